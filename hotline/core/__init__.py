@@ -1,0 +1,1 @@
+"""Settings, the composition root, clock, ids, the error catalogue, event types and the bus."""
