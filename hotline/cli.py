@@ -46,7 +46,7 @@ class LazyGroup(click.Group):
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR.")
 @click.version_option(package_name="hotline")
 @click.pass_context
-def cli(ctx: click.Context, config_file: Path | None, **overrides: Any) -> None:
+def cli(ctx: click.Context, /, config_file: Path | None, **overrides: Any) -> None:
     """Hotline: a contact center for crisis and public-service hotlines."""
     ctx.obj = SettingsLoader(config_file, overrides)
 
