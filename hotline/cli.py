@@ -38,10 +38,19 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup)
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              envvar="HOTLINE_CONFIG", help="Settings file (YAML or TOML).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Data directory (SQLite database, recordings).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="HOTLINE_CONFIG",
+    help="Settings file (YAML or TOML).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Data directory (SQLite database, recordings).",
+)
 @click.option("--database-url", default=None, help="SQLAlchemy database URL.")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR.")
 @click.version_option(package_name="hotline")
