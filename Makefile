@@ -8,18 +8,20 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the project needs (PostgreSQL for the database tests).
-APT_PACKAGES := python3-venv python3-dev build-essential postgresql postgresql-client
+# Debian packages the project needs: PostgreSQL for the database tests; SIPp and baresip as real SIP
+# peers in tests; espeak-ng for text prompts.
+APT_PACKAGES := python3-venv python3-dev build-essential postgresql postgresql-client \
+                sip-tester baresip espeak-ng
 
 .PHONY: demo test lint typecheck unit system-deps venv postgres bench clean
 
-demo: venv
+demo: system-deps venv
 	$(BIN)/hotline --data-dir $(DATA) init --template covid --force
 	$(BIN)/hotline --data-dir $(DATA) staff --calls-per-hour 200 --aht 180 --sl 0.8 --sl-seconds 20
 	$(BIN)/hotline --data-dir $(DATA) simulate --calls-per-hour 200 --aht 180 --agents 14 --hours 8 --patience 120 --seed 1 --chart $(DATA)/simulation.png
 	@echo "Demo data in $(DATA)/ (database hotline.db, simulation chart simulation.png)."
 
-test: venv postgres lint typecheck unit
+test: system-deps venv postgres lint typecheck unit
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
