@@ -1,0 +1,92 @@
+"""`hotline init` loads a hotline configuration (a shipped template or a file) into the database;
+`hotline check` validates a file without touching any database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hotline.config.loader import load_config, template_path
+from hotline.core.errors import InvalidConfiguration
+
+
+@click.command("init")
+@click.option(
+    "--template",
+    metavar="NAME",
+    help="A configuration shipped with Hotline (covid: a city COVID-19 hotline).",
+)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A configuration file of your own (YAML).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing configuration. This erases its configuration, users and contacts.",
+)
+@click.pass_context
+def init_command(ctx: click.Context, template: str | None, file: Path | None, force: bool) -> None:
+    """Migrate the database, then load a hotline configuration into it (all or nothing).
+
+    Sign-in passwords are generated for the configuration's users and printed once."""
+    from hotline.db.cli import command_settings, fail, run_async, shown_url
+
+    if (template is None) == (file is None):
+        raise click.UsageError("give either --template NAME or --file PATH")
+    try:
+        config = load_config(template_path(template) if template is not None else Path(str(file)))
+    except InvalidConfiguration as exc:
+        fail(exc.message)
+    settings = command_settings(ctx)
+
+    async def run() -> tuple[str | None, dict[str, int], dict[str, str]]:
+        from hotline.app import build_app
+        from hotline.config.service import import_config
+        from hotline.db import migrate
+
+        app = build_app(settings)
+        try:
+            await migrate.upgrade(app.engine)
+            async with app.sessions() as session:
+                summary = await import_config(session=session, config=config, replace=force)
+            return await migrate.current_revision(app.engine), summary.counts, summary.passwords
+        finally:
+            await app.close()
+
+    revision, counts, passwords = run_async(run())
+    source = f"template {template!r}" if template is not None else str(file)
+    click.echo(f"Database {shown_url(settings)} at revision {revision}.")
+    click.echo(f"Loaded {source}: {_counts(counts)}.")
+    if passwords:
+        kind = "Demo sign-in passwords" if template is not None else "Sign-in passwords"
+        click.echo(
+            f"\n{kind}, generated now and shown only this once "
+            "(the database keeps only their hashes):"
+        )
+        width = max(len(name) for name in passwords)
+        for username, password in passwords.items():
+            click.echo(f"  {username:<{width}}  {password}")
+
+
+@click.command("check")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def check_command(file: Path) -> None:
+    """Validate a hotline configuration FILE and list every problem; no database is touched."""
+    from hotline.db.cli import fail
+
+    try:
+        config = load_config(file)
+    except InvalidConfiguration as exc:
+        fail(exc.message)
+    counts = {
+        name: len(getattr(config, name)) for name in type(config).model_fields if name != "version"
+    }
+    click.echo(f"{file}: valid ({_counts(counts)})")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())

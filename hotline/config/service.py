@@ -1,0 +1,409 @@
+"""Operations on a whole hotline configuration: import it into the database (all or nothing), export
+it back in the file format, and turn it into the routing engine's specs.
+
+Import is one transaction: it either writes every record or, on any failure (a database constraint
+included), leaves the database exactly as it was. Replacing an existing configuration erases it in
+that same transaction, so a failed replace keeps the old one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.calendars.hours import WEEKDAYS, BusinessHours, Holiday
+from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
+from hotline.config.schemas import CalendarConfig, HotlineConfig
+from hotline.contacts.models import Contact, WrapUpCode
+from hotline.core.errors import Conflict, InvalidConfiguration
+from hotline.lines.models import Line
+from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
+from hotline.routing.types import (
+    AgentSkill,
+    OverflowAction,
+    OverflowRule,
+    QueueSpec,
+    SkillRequirement,
+    Strategy,
+)
+from hotline.users import models as users
+from hotline.users.models import Role
+from hotline.users.passwords import DEFAULT_COST, ScryptCost, generate_password, hash_password
+
+# Rows `replace=True` erases, children before parents. Deleting a contact takes its event log with
+# it (ON DELETE CASCADE); roles are reference data seeded by the migrations and stay.
+_ERASE_ORDER: tuple[Any, ...] = (
+    Contact,
+    users.AgentStateRecord,
+    users.user_roles,
+    users.AgentSkill,
+    users.User,
+    Line,
+    QueueOverflowRule,
+    QueueSkill,
+    Queue,
+    CalendarHours,
+    CalendarHoliday,
+    Calendar,
+    Skill,
+    WrapUpCode,
+)
+
+# Roles whose holders answer contacts, and so are agents to the router.
+ANSWERING_ROLES = frozenset({Role.AGENT, Role.DEPARTMENT_SPECIALIST})
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import wrote, and the sign-in passwords it generated (shown once, never stored)."""
+
+    counts: dict[str, int]
+    passwords: dict[str, str] = field(default_factory=dict)
+
+
+class RoutingSpecs(NamedTuple):
+    """A configuration in the routing engine's terms. Agents are keyed by username."""
+
+    queues: dict[str, QueueSpec]
+    agents: dict[str, dict[str, AgentSkill]]
+    calendars: dict[str, BusinessHours]
+
+
+async def configuration_counts(*, session: AsyncSession) -> dict[str, int]:
+    """How many records of each kind the database holds (all zero: nothing configured yet)."""
+    counts: dict[str, int] = {}
+    for name, model in (
+        ("skills", Skill),
+        ("calendars", Calendar),
+        ("queues", Queue),
+        ("lines", Line),
+        ("wrap_up_codes", WrapUpCode),
+        ("users", users.User),
+    ):
+        counts[name] = (await session.execute(select(func.count()).select_from(model))).scalar_one()
+    return counts
+
+
+async def import_config(
+    *,
+    session: AsyncSession,
+    config: HotlineConfig,
+    replace: bool = False,
+    passwords: Mapping[str, str] | None = None,
+    password_cost: ScryptCost = DEFAULT_COST,
+) -> ImportSummary:
+    """Write `config` into an empty database, or over the current one with `replace` (which
+    erases configuration, users and contacts first). Users get the given `passwords`, or generated
+    ones, returned in the summary. One transaction: a savepoint if the session is already in one
+    (the caller then commits), otherwise its own, committed here."""
+    owns_transaction = not session.in_transaction()
+    if not replace:
+        # Refuse early, before the slow password hashing; checked again inside the transaction.
+        await _refuse_if_configured(session)
+        if owns_transaction:
+            await session.rollback()  # end the read-only transaction the check began
+    given = passwords or {}
+    chosen = {u.username: given.get(u.username) or generate_password() for u in config.users}
+    hashes = await _hash_all(chosen, password_cost)
+    async with session.begin() if owns_transaction else session.begin_nested():
+        if replace:
+            await _erase(session)
+        else:
+            await _refuse_if_configured(session)
+        await _write(session, config, hashes)
+        await session.flush()
+        counts = await configuration_counts(session=session)
+    generated = {name: pw for name, pw in chosen.items() if name not in given}
+    return ImportSummary(counts=counts, passwords=generated)
+
+
+async def export_config(*, session: AsyncSession) -> HotlineConfig:
+    """The database's configuration in the file format (without passwords). Records come sorted by
+    id, and opening ranges are grouped by their times, so an export is canonical."""
+    data: dict[str, Any] = {"version": 1}
+    skills = (await session.scalars(select(Skill).order_by(Skill.id))).all()
+    data["skills"] = [{"id": s.id, "name": s.name, "kind": s.kind} for s in skills]
+    calendars = (await session.scalars(select(Calendar).order_by(Calendar.id))).all()
+    data["calendars"] = [_export_calendar(c) for c in calendars]
+    queues = (await session.scalars(select(Queue).order_by(Queue.id))).all()
+    data["queues"] = [_export_queue(q) for q in queues]
+    lines = (await session.scalars(select(Line).order_by(Line.id))).all()
+    data["lines"] = [
+        _without_none(
+            {
+                "id": line.id,
+                "name": line.name,
+                "number": line.number,
+                "kind": line.kind,
+                "department": line.department,
+                "queue": line.queue_id,
+                "hours": line.calendar_id,
+                "closed_message": line.closed_message,
+            }
+        )
+        for line in lines
+    ]
+    codes = (await session.scalars(select(WrapUpCode).order_by(WrapUpCode.id))).all()
+    data["wrap_up_codes"] = [
+        _without_none({"id": c.id, "name": c.name, "description": c.description}) for c in codes
+    ]
+    people = (await session.scalars(select(users.User).order_by(users.User.username))).all()
+    data["users"] = [
+        _without_none(
+            {
+                "username": u.username,
+                "name": u.name,
+                "roles": u.role_names,
+                "skills": [
+                    {"skill": s.skill_id, "level": s.level, "preference": s.preference}
+                    for s in u.skills
+                ],
+                "department": u.department,
+                "active": u.active,
+            }
+        )
+        for u in people
+    ]
+    return HotlineConfig.model_validate(data)
+
+
+def to_routing_specs(config: HotlineConfig) -> RoutingSpecs:
+    """The routing engine's specs for a validated configuration: queues (with their business
+    hours), every active user who answers contacts with their skills, and the calendars."""
+    calendars = {c.id: business_hours(c) for c in config.calendars}
+    queues: dict[str, QueueSpec] = {}
+    for queue in config.queues:
+        queues[queue.id] = QueueSpec(
+            id=queue.id,
+            skills=tuple(SkillRequirement(s.skill, s.min_level) for s in queue.skills),
+            strategy=Strategy(queue.strategy),
+            priority=queue.priority,
+            wrap_up_seconds=queue.wrap_up_seconds,
+            offer_timeout_seconds=queue.offer_timeout_seconds,
+            sl_target_seconds=queue.sl_target_seconds,
+            overflow=tuple(
+                OverflowRule(
+                    after=rule.after,
+                    action=OverflowAction(rule.action),
+                    skills=tuple(SkillRequirement(s.skill, s.min_level) for s in rule.skills),
+                    queue=rule.queue,
+                    message=rule.message,
+                )
+                for rule in sorted(queue.overflow, key=lambda r: r.after)
+            ),
+            hours=calendars[queue.hours] if queue.hours is not None else None,
+            closed_message=queue.closed_message,
+        )
+    agents = {
+        user.username: {
+            s.skill: AgentSkill(s.skill, level=s.level, preference=s.preference)
+            for s in user.skills
+        }
+        for user in config.users
+        if user.active and ANSWERING_ROLES.intersection(user.roles)
+    }
+    return RoutingSpecs(queues=queues, agents=agents, calendars=calendars)
+
+
+def business_hours(calendar: CalendarConfig) -> BusinessHours:
+    """The pure business-hours object for a configured calendar."""
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for hours in calendar.hours:
+        for day in hours.days:
+            weekly.setdefault(day, []).append((hours.open, hours.close))
+    holidays = [
+        Holiday(year=h.date[0], month=h.date[1], day=h.date[2], name=h.name)
+        for h in calendar.holidays
+    ]
+    return BusinessHours(timezone=calendar.timezone, weekly=weekly, holidays=holidays)
+
+
+# ---- import ----
+
+
+async def _refuse_if_configured(session: AsyncSession) -> None:
+    counts = await configuration_counts(session=session)
+    if any(counts.values()):
+        held = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items() if n)
+        raise Conflict(
+            f"the database already holds a hotline configuration ({held}); "
+            "use --force to replace it (this erases its configuration, users and contacts)",
+            counts=counts,
+        )
+
+
+async def _hash_all(passwords: Mapping[str, str], cost: ScryptCost) -> dict[str, str]:
+    # scrypt is deliberately slow CPU work: run it in threads so the event loop is not blocked
+    # (scrypt releases the GIL, so idle cores share the work). Done before the transaction opens,
+    # so the database's write lock is held only for the writes.
+    names = list(passwords)
+    hashes = await asyncio.gather(
+        *(asyncio.to_thread(hash_password, passwords[name], cost=cost) for name in names)
+    )
+    return dict(zip(names, hashes, strict=True))
+
+
+async def _erase(session: AsyncSession) -> None:
+    for target in _ERASE_ORDER:
+        table = getattr(target, "__table__", target)
+        await session.execute(delete(table))
+
+
+async def _write(session: AsyncSession, config: HotlineConfig, hashes: Mapping[str, str]) -> None:
+    for skill in config.skills:
+        session.add(Skill(id=skill.id, name=skill.name, kind=skill.kind))
+    for calendar in config.calendars:
+        session.add(
+            Calendar(
+                id=calendar.id,
+                name=calendar.name,
+                timezone=calendar.timezone,
+                hours=[
+                    CalendarHours(weekday=day, opens=hours.open, closes=hours.close)
+                    for hours in calendar.hours
+                    for day in hours.days
+                ],
+                holidays=[
+                    CalendarHoliday(year=h.date[0], month=h.date[1], day=h.date[2], name=h.name)
+                    for h in calendar.holidays
+                ],
+            )
+        )
+    for queue in config.queues:
+        session.add(
+            Queue(
+                id=queue.id,
+                name=queue.name,
+                strategy=queue.strategy.value,
+                priority=queue.priority,
+                wrap_up_seconds=queue.wrap_up_seconds,
+                offer_timeout_seconds=queue.offer_timeout_seconds,
+                sl_target_seconds=queue.sl_target_seconds,
+                calendar_id=queue.hours,
+                closed_message=queue.closed_message,
+                skills=[
+                    QueueSkill(skill_id=s.skill, min_level=s.min_level, position=position)
+                    for position, s in enumerate(queue.skills)
+                ],
+                overflow=[
+                    QueueOverflowRule(
+                        after_seconds=rule.after,
+                        action=rule.action.value,
+                        target_queue_id=rule.queue,
+                        message=rule.message,
+                        skills=[s.model_dump() for s in rule.skills],
+                    )
+                    for rule in queue.overflow
+                ],
+            )
+        )
+    # Lines and agent skills point at queues, calendars and skills by plain foreign keys, which
+    # the unit of work does not order by: write those first.
+    await session.flush()
+    for line in config.lines:
+        session.add(
+            Line(
+                id=line.id,
+                name=line.name,
+                number=line.number,
+                kind=line.kind,
+                department=line.department,
+                queue_id=line.queue,
+                calendar_id=line.hours,
+                closed_message=line.closed_message,
+            )
+        )
+    for code in config.wrap_up_codes:
+        session.add(WrapUpCode(id=code.id, name=code.name, description=code.description))
+    roles = {r.id: r for r in (await session.scalars(select(users.RoleRecord))).all()}
+    missing = {role.value for user in config.users for role in user.roles} - set(roles)
+    if missing:
+        raise InvalidConfiguration(
+            f"roles {sorted(missing)} are not in the database; run `hotline db upgrade`",
+            roles=sorted(missing),
+        )
+    for user in config.users:
+        session.add(
+            users.User(
+                username=user.username,
+                name=user.name,
+                password_hash=hashes[user.username],
+                department=user.department,
+                active=user.active,
+                roles=[roles[role.value] for role in user.roles],
+                skills=[
+                    users.AgentSkill(skill_id=s.skill, level=s.level, preference=s.preference)
+                    for s in user.skills
+                ],
+            )
+        )
+
+
+# ---- export ----
+
+
+def _export_calendar(calendar: Calendar) -> dict[str, Any]:
+    days_by_range: dict[tuple[int, int], list[int]] = {}
+    for row in calendar.hours:
+        days_by_range.setdefault((row.opens, row.closes), []).append(row.weekday)
+    hours = [
+        {"days": [WEEKDAYS[d] for d in sorted(days)], "open": _hhmm(opens), "close": _hhmm(closes)}
+        for (opens, closes), days in sorted(days_by_range.items(), key=lambda kv: (kv[1], kv[0]))
+    ]
+    holidays = [
+        {
+            "date": f"{h.month:02d}-{h.day:02d}"
+            if h.year is None
+            else f"{h.year:04d}-{h.month:02d}-{h.day:02d}",
+            "name": h.name,
+        }
+        for h in sorted(calendar.holidays, key=lambda h: (h.month, h.day, h.year or 0))
+    ]
+    return {
+        "id": calendar.id,
+        "name": calendar.name,
+        "timezone": calendar.timezone,
+        "hours": hours,
+        "holidays": holidays,
+    }
+
+
+def _export_queue(queue: Queue) -> dict[str, Any]:
+    return _without_none(
+        {
+            "id": queue.id,
+            "name": queue.name,
+            "skills": [{"skill": s.skill_id, "min_level": s.min_level} for s in queue.skills],
+            "strategy": queue.strategy,
+            "priority": queue.priority,
+            "wrap_up_seconds": queue.wrap_up_seconds,
+            "offer_timeout_seconds": queue.offer_timeout_seconds,
+            "sl_target_seconds": queue.sl_target_seconds,
+            "overflow": [
+                _without_none(
+                    {
+                        "after": rule.after_seconds,
+                        "action": rule.action,
+                        "skills": rule.skills or None,
+                        "queue": rule.target_queue_id,
+                        "message": rule.message,
+                    }
+                )
+                for rule in queue.overflow
+            ],
+            "hours": queue.calendar_id,
+            "closed_message": queue.closed_message,
+        }
+    )
+
+
+def _without_none(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if value is not None}
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -1,0 +1,1 @@
+"""Contacts (interactions with callers), their append-only event logs, and wrap-up codes."""

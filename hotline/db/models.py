@@ -1,0 +1,34 @@
+"""Every table, imported in one place so that `Base.metadata` is complete for Alembic and for
+tests. Only migrations and tests import this module; services import their own domain's models."""
+
+from __future__ import annotations
+
+from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
+from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
+from hotline.db.base import Base
+from hotline.lines.models import Line
+from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
+from hotline.users.models import AgentSkill, AgentStateRecord, RoleRecord, User, user_roles
+
+metadata = Base.metadata
+
+__all__ = [
+    "AgentSkill",
+    "AgentStateRecord",
+    "Base",
+    "Calendar",
+    "CalendarHoliday",
+    "CalendarHours",
+    "Contact",
+    "ContactEvent",
+    "Line",
+    "Queue",
+    "QueueOverflowRule",
+    "QueueSkill",
+    "RoleRecord",
+    "Skill",
+    "User",
+    "WrapUpCode",
+    "metadata",
+    "user_roles",
+]

@@ -1,0 +1,1 @@
+"""Lines: the hotline's numbers (DIDs), public or departmental."""

@@ -1,0 +1,1 @@
+"""People who sign in: agents, supervisors, admins, field workers and department specialists."""
