@@ -1,0 +1,1 @@
+"""Telephony: SIP signalling, media workers and prompts."""
