@@ -353,8 +353,16 @@ class RoutingEngine:
     # ------------------------------------------------------------------ contacts
 
     def arrive(
-        self, contact_id: str, queue_id: str, now: float, *, priority: int = 0
+        self,
+        contact_id: str,
+        queue_id: str,
+        now: float,
+        *,
+        priority: int = 0,
+        arrived: float | None = None,
     ) -> list[Decision]:
+        """A contact joins a queue. `arrived` restores an earlier arrival time (its place in line),
+        as when waiting callbacks are rebuilt from the database after a restart."""
         self._begin(now)
         if contact_id in self._contacts:
             raise RoutingRejected(f"contact {contact_id!r} is already routed", contact=contact_id)
@@ -370,6 +378,8 @@ class RoutingEngine:
             )
             return self._finish()
         contact = _Contact(contact_id, queue, priority + spec.priority, now)
+        if arrived is not None:
+            contact.arrived = min(arrived, now)
         self._contacts[contact_id] = contact
         self._count_offered(contact, now)
         self._enqueue(contact, now)

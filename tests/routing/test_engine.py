@@ -449,3 +449,12 @@ def test_time_cannot_go_backwards() -> None:
 def test_a_queue_without_skills_is_rejected() -> None:
     with pytest.raises(RoutingRejected):
         RoutingEngine([QueueSpec("empty", ())])
+
+
+def test_a_restored_contact_keeps_its_original_place() -> None:
+    engine = RoutingEngine([queue()])
+    engine.arrive("new", "medical", 100)
+    engine.arrive("restored", "medical", 101, arrived=20)
+    assert offers(engine.login("a1", [AgentSkill("medical")], 102, ready=True)) == [
+        ("restored", "a1")
+    ]
