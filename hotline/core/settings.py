@@ -109,7 +109,7 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings from every layer; `overrides` are the command line's (None = not given)."""
+    """Build the settings from every layer; `overrides` come from the command line (None: unset)."""
     given = {key: value for key, value in overrides.items() if value is not None}
     token = _config_file.set(config_file)
     try:
