@@ -602,6 +602,15 @@ class Headers:
                 return
         self._items.append((key, canonical_name(name), value))
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Replace the first value of `name` (e.g. the top Via), keeping the others."""
+        key = header_key(name)
+        for i, (k, display, _) in enumerate(self._items):
+            if k == key:
+                self._items[i] = (key, display, value)
+                return
+        self._items.append((key, canonical_name(name), value))
+
     def remove(self, name: str) -> None:
         key = header_key(name)
         self._items = [e for e in self._items if e[0] != key]

@@ -544,6 +544,38 @@ def negotiate(offer: SessionDescription, answer: SessionDescription) -> AudioSes
     raise SdpError("SDP answer rejected the audio stream", status=488)
 
 
+def answerer_session(offer: SessionDescription, answer: SessionDescription) -> AudioSession:
+    """What we agreed on when we answered `offer` with `answer` (which may come from the layer
+    above rather than `build_answer`). Raises `SdpError(488)` if the answer takes no audio."""
+    for index, (theirs, ours) in enumerate(zip(offer.media, answer.media, strict=False)):
+        if theirs.media != "audio" or ours.media != "audio" or ours.port == 0:
+            continue
+        remote = offer.media_connection(theirs)
+        if remote is None:
+            raise SdpError("SDP offer has no connection address")
+        offered = theirs.codecs()
+        common = [c for c in ours.codecs() if any(c.same_format(o) for o in offered)]
+        audio = [c for c in common if not c.same_format(TELEPHONE_EVENT)]
+        if not audio:
+            raise SdpError("SDP answer names no offered codec", status=488)
+        event = next((c for c in common if c.same_format(TELEPHONE_EVENT)), None)
+        ours_direction = answer.media_direction(ours)
+        direction = Direction.of(
+            ours_direction.sends and not remote.is_hold_address, ours_direction.receives
+        )
+        return AudioSession(
+            remote_address=remote.address,
+            remote_port=theirs.port,
+            codec=audio[0],
+            codecs=tuple(audio),
+            telephone_event=event.payload_type if event else None,
+            ptime=theirs.ptime or ours.ptime or 20,
+            direction=direction,
+            media_index=index,
+        )
+    raise SdpError("SDP answer takes no audio stream", status=488)
+
+
 def with_direction(description: SessionDescription, direction: Direction) -> SessionDescription:
     """A re-offer of the same session with every audio stream set to `direction` and the
     origin version incremented: sendonly to put the other side on hold, sendrecv to resume."""

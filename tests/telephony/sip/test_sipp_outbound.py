@@ -1,0 +1,128 @@
+"""Outbound calls from the Endpoint (UAC) to SIPp, a real peer, acting as UAS."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hotline.telephony.sip.auth import DigestCredentials
+from hotline.telephony.sip.endpoint import Endpoint
+from hotline.telephony.sip.errors import CallFailed
+from hotline.telephony.sip.message import SipResponse
+from hotline.telephony.sip.sdp import PCMU, Direction, build_offer, with_direction
+from tests.telephony.sip.sipp import LOOPBACK, finish_sipp, free_port, start_sipp, wait_bound
+
+OFFER_PORT = 31000
+
+
+async def sipp_uas(
+    tmp_path: Path, scenario: str, *, transport: str = "u1"
+) -> tuple[asyncio.subprocess.Process, str]:
+    """Start SIPp as a UAS on a free port; (process, its URI)."""
+    port = free_port()
+    process = await start_sipp(
+        tmp_path, scenario=scenario, sipp_port=port, time_limit=10, transport=transport
+    )
+    await wait_bound(port, transport)
+    suffix = ";transport=tcp" if transport == "t1" else ""
+    return process, f"sip:service@{LOOPBACK}:{port}{suffix}"
+
+
+async def test_call_to_sipps_builtin_uas_is_answered_then_hung_up(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "builtin:uas")
+    progress: list[SipResponse] = []
+    offer = build_offer(address="127.0.0.1", port=OFFER_PORT)
+    dialog = await endpoint.invite(uri, offer, on_progress=progress.append)
+    assert [r.status for r in progress] == [180]
+    assert dialog.media is not None
+    assert dialog.media.codec == PCMU
+    assert dialog.media.remote_address == LOOPBACK
+    await dialog.bye()
+    assert dialog.ended.result() == "local-bye"
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()
+    assert result.count("SuccessfulCall") == 1
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+async def test_hold_by_re_invite_and_dtmf_by_info_to_sipp(
+    endpoint: Endpoint, tmp_path: Path, transport: str
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_hold.xml", transport=transport)
+    offer = build_offer(address="127.0.0.1", port=OFFER_PORT)
+    dialog = await endpoint.invite(uri, offer)
+    response = await dialog.send_dtmf("7")
+    assert response.status == 200
+    assert dialog.local_sdp is not None
+    held = await dialog.reinvite(with_direction(dialog.local_sdp, Direction.SENDONLY))
+    assert held.direction is Direction.SENDONLY
+    await dialog.bye()
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()
+
+
+async def test_invite_is_retransmitted_until_a_slow_uas_answers(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_slow.xml")
+    dialog = await endpoint.invite(uri, build_offer(address="127.0.0.1", port=OFFER_PORT))
+    # T1 = 50 ms: timer A fires at 50 and 150 ms within SIPp's 300 ms pause.
+    assert endpoint.transactions.stats.get("retransmitted_INVITE", 0) >= 2
+    await dialog.bye()
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()
+
+
+async def test_busy_answer_raises_call_failed_486_and_is_acked(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_busy.xml")
+    with pytest.raises(CallFailed) as info:
+        await endpoint.invite(uri, build_offer(address="127.0.0.1", port=OFFER_PORT))
+    assert info.value.status == 486
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()  # SIPp received our ACK
+
+
+async def test_ring_timeout_cancels_the_call(endpoint: Endpoint, tmp_path: Path) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_ring_forever.xml")
+    with pytest.raises(CallFailed) as info:
+        await endpoint.invite(
+            uri, build_offer(address="127.0.0.1", port=OFFER_PORT), ring_timeout=0.3
+        )
+    assert info.value.status == 487
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()  # CANCEL seen, 487 ACKed
+    assert endpoint.dialogs == []
+
+
+async def test_digest_challenge_from_a_trunk_is_answered(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_auth.xml")
+    dialog = await endpoint.invite(
+        uri,
+        build_offer(address="127.0.0.1", port=OFFER_PORT),
+        credentials=DigestCredentials("alice", "s3cret"),
+    )
+    await dialog.bye()
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()
+
+
+async def test_wrong_trunk_password_fails_with_the_trunks_status(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_auth.xml")
+    with pytest.raises(CallFailed) as info:
+        await endpoint.invite(
+            uri,
+            build_offer(address="127.0.0.1", port=OFFER_PORT),
+            credentials=DigestCredentials("alice", "wrong"),
+        )
+    assert info.value.status == 403
+    await finish_sipp(process, tmp_path, time_limit=15)
