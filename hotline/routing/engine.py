@@ -228,8 +228,6 @@ class RoutingEngine:
         self._queues[spec.id] = _Queue(spec, self._pool_for(spec.skills, spec.strategy))
 
     def _check_spec(self, spec: QueueSpec) -> None:
-        if not spec.skills:
-            raise RoutingRejected(f"queue {spec.id!r} names no skill", queue=spec.id)
         for rule in spec.overflow:
             if rule.action is OverflowAction.MOVE and rule.queue is None:
                 raise RoutingRejected(
@@ -254,9 +252,10 @@ class RoutingEngine:
 
     def _join_pool(self, agent: _Agent, pool: _Pool) -> None:
         pool.members.add(agent.id)
-        primary = agent.skills[pool.reqs[0].skill]
+        # A queue that names no skill is served by every agent, at no particular preference.
+        preference = agent.skills[pool.reqs[0].skill].preference if pool.reqs else 0
         level_sum = sum(agent.skills[r.skill].level for r in pool.reqs)
-        agent.pools.append((pool, primary.preference, -level_sum))
+        agent.pools.append((pool, preference, -level_sum))
 
     # ------------------------------------------------------------------ agents
 
@@ -604,23 +603,25 @@ class RoutingEngine:
     def agents(self) -> list[AgentSnapshot]:
         return [self.agent(agent_id) for agent_id in self._agents]
 
+    def contact(self, contact_id: str) -> ContactSnapshot:
+        return self._snapshot(self._contact(contact_id))
+
     def contacts(self) -> list[ContactSnapshot]:
         """Contacts the router holds (waiting, ringing, connected), oldest first."""
-        out = []
-        for c in sorted(self._contacts.values(), key=lambda c: c.arrived):
-            out.append(
-                ContactSnapshot(
-                    c.id,
-                    c.queue.spec.id,
-                    c.state,
-                    c.arrived,
-                    c.priority,
-                    c.is_callback,
-                    c.agent.id if c.agent else None,
-                    tuple(p.reqs for p in c.pools),
-                )
-            )
-        return out
+        return [self._snapshot(c) for c in sorted(self._contacts.values(), key=lambda c: c.arrived)]
+
+    @staticmethod
+    def _snapshot(c: _Contact) -> ContactSnapshot:
+        return ContactSnapshot(
+            c.id,
+            c.queue.spec.id,
+            c.state,
+            c.arrived,
+            c.priority,
+            c.is_callback,
+            c.agent.id if c.agent else None,
+            tuple(p.reqs for p in c.pools),
+        )
 
     # ------------------------------------------------------------------ internals
 

@@ -446,15 +446,7 @@ def test_time_cannot_go_backwards() -> None:
         engine.abandon("c1", 5)
 
 
-def test_a_queue_without_skills_is_rejected() -> None:
-    with pytest.raises(RoutingRejected):
-        RoutingEngine([QueueSpec("empty", ())])
-
-
-def test_a_restored_contact_keeps_its_original_place() -> None:
-    engine = RoutingEngine([queue()])
-    engine.arrive("new", "medical", 100)
-    engine.arrive("restored", "medical", 101, arrived=20)
-    assert offers(engine.login("a1", [AgentSkill("medical")], 102, ready=True)) == [
-        ("restored", "a1")
-    ]
+def test_a_queue_without_skills_is_served_by_any_agent() -> None:
+    engine = RoutingEngine([QueueSpec("anyone", ())])
+    engine.login("a1", [AgentSkill("employment")], 0, ready=True)
+    assert offers(engine.arrive("c1", "anyone", 1)) == [("c1", "a1")]

@@ -1,0 +1,82 @@
+"""Events the live router records in a contact's log and publishes on the bus.
+
+Words follow the glossary: a contact *arrives* at the hotline, waits in a queue, is *offered* to an
+agent (the phone rings), is *answered*, and *ends* with an outcome."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hotline.core.events import Event, register
+
+
+@register
+class ContactQueued(Event):
+    type: ClassVar[str] = "contact.queued"
+    queue_id: str
+    priority: int = 0
+
+
+@register
+class ContactOffered(Event):
+    type: ClassVar[str] = "contact.offered"
+    queue_id: str
+    agent_id: str
+    is_callback: bool = False
+    deadline: float
+
+
+@register
+class OfferWithdrawn(Event):
+    type: ClassVar[str] = "contact.offer_withdrawn"
+    agent_id: str
+    reason: str
+
+
+@register
+class ContactAnswered(Event):
+    type: ClassVar[str] = "contact.answered"
+    queue_id: str
+    agent_id: str
+    waited: float
+
+
+@register
+class ContactMoved(Event):
+    type: ClassVar[str] = "contact.moved"
+    from_queue: str
+    to_queue: str
+    widened: bool = False
+
+
+@register
+class CallbackRequested(Event):
+    type: ClassVar[str] = "contact.callback_requested"
+    queue_id: str
+
+
+@register
+class CallbackSuggested(Event):
+    type: ClassVar[str] = "contact.callback_suggested"
+    queue_id: str
+    message: str | None = None
+
+
+@register
+class ContactEnded(Event):
+    type: ClassVar[str] = "contact.ended"
+    queue_id: str | None
+    outcome: str
+    waited: float
+    message: str | None = None
+
+
+@register
+class AgentStateChanged(Event):
+    """Not part of a contact's log: kept in the agent state history, and published."""
+
+    type: ClassVar[str] = "agent.state_changed"
+    agent_id: str
+    state: str
+    reason: str | None = None
+    contact_id: str | None = None

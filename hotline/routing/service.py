@@ -1,0 +1,440 @@
+"""The live router: the pure routing engine on the wall clock, its timers run by asyncio, every
+decision written down (the contact's row and event log, the agent state history) and only then
+published on the bus and handed to the call layer.
+
+Writes go through one writer task with group commit: whatever commands arrive while a transaction
+is being committed are written together in the next one, in order. A command returns once its
+records are durable ("durable before acknowledged": a caller hears "we will call you back" only
+after the callback is committed). On start the router is rebuilt from the database: queues and
+agents' skills from the configuration, waiting callbacks in their original places; contacts whose
+calls died with the previous process are ended with outcome `cancelled`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.config.service import export_config, to_routing_specs
+from hotline.contacts.models import Contact
+from hotline.contacts.service import append_event
+from hotline.core.clock import Clock
+from hotline.core.errors import RoutingRejected
+from hotline.core.events import Event, EventBus, Unsubscribe
+from hotline.routing import events as ev
+from hotline.routing import types as rt
+from hotline.routing.engine import RoutingEngine
+from hotline.users.models import AgentStateRecord, User
+
+log = logging.getLogger(__name__)
+
+DecisionHandler = Callable[[rt.Decision], Awaitable[None] | None]
+
+_ACTIVE_STATES = (rt.ContactState.WAITING.value, rt.ContactState.OFFERED.value)
+_CONNECTED = rt.ContactState.CONNECTED.value
+
+
+def _dt(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+@dataclass
+class _Record:
+    """One thing to write: an event (in a contact's log when `contact_id` is set) and the changes
+    it makes to the contact's row."""
+
+    event: Event
+    contact_id: str | None = None
+    contact_changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    records: list[_Record]
+    decisions: list[rt.Decision]
+    done: asyncio.Future[None]
+
+
+async def load_engine(
+    *, session: AsyncSession, short_abandon_seconds: float = 0.0
+) -> RoutingEngine:
+    """A routing engine configured from the database's current configuration."""
+    specs = to_routing_specs(await export_config(session=session))
+    return RoutingEngine(specs.queues.values(), short_abandon_seconds=short_abandon_seconds)
+
+
+async def agent_skills(*, session: AsyncSession, user_id: str) -> list[rt.AgentSkill]:
+    """An agent's skills as the engine takes them (at login, or after a supervisor's change)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        return []
+    return [rt.AgentSkill(s.skill_id, s.level, s.preference) for s in user.skills]
+
+
+class RoutingService:
+    """Commands mirror the engine's (without `now`: the service reads its clock)."""
+
+    def __init__(
+        self,
+        *,
+        engine: RoutingEngine,
+        clock: Clock,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+    ) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._sessions = sessions
+        self._bus = bus
+        self._handlers: list[DecisionHandler] = []
+        self._pending: list[_Batch] = []
+        self._have_work = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self, *, run_timers: bool = True) -> None:
+        """Start the writer (and, unless a test drives time itself, the timer task)."""
+        self._tasks.append(asyncio.create_task(self._writer(), name="routing-writer"))
+        if run_timers:
+            self._tasks.append(asyncio.create_task(self._timers(), name="routing-timers"))
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop taking time forward, let the writer drain, then stop."""
+        self._closing = True
+        self._wake.set()
+        self._have_work.set()
+        if not self._tasks:
+            return
+        done, pending = await asyncio.wait(self._tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("routing task %s failed", task.get_name(), exc_info=task.exception())
+        self._tasks.clear()
+
+    def subscribe(self, handler: DecisionHandler) -> Unsubscribe:
+        """Get every decision once it is durable (the call layer rings phones on `Offer`)."""
+        self._handlers.append(handler)
+
+        def unsubscribe() -> None:
+            if handler in self._handlers:
+                self._handlers.remove(handler)
+
+        return unsubscribe
+
+    async def restore(self, *, session: AsyncSession) -> int:
+        """Rebuild contacts after a restart: waiting callbacks get their places back; contacts
+        whose live call was lost are ended. Returns the callbacks restored."""
+        rows = (
+            await session.scalars(
+                select(Contact)
+                .where(Contact.state.in_((*_ACTIVE_STATES, _CONNECTED)))
+                .order_by(Contact.arrived_at)
+            )
+        ).all()
+        restored = 0
+        now = self._clock.now()
+        lost: list[_Record] = []
+        for row in rows:
+            callback = bool((row.attributes or {}).get("callback")) and row.state != _CONNECTED
+            if callback and row.queue_id is not None and row.queue_id in self.engine.queue_ids():
+                self.engine.arrive(row.id, row.queue_id, now, arrived=row.arrived_at.timestamp())
+                self.engine.request_callback(row.id, now)
+                restored += 1
+                continue
+            waited = now - row.arrived_at.timestamp()
+            lost.append(
+                _Record(
+                    ev.ContactEnded(
+                        queue_id=row.queue_id,
+                        outcome=rt.Outcome.CANCELLED.value,
+                        waited=waited,
+                        message="the call was lost when the service restarted",
+                    ),
+                    row.id,
+                    {
+                        "state": rt.ContactState.ENDED.value,
+                        "outcome": rt.Outcome.CANCELLED.value,
+                        "ended_at": _dt(now),
+                    },
+                )
+            )
+        if lost:
+            await self._write(session, lost)
+            await session.commit()
+        if restored:
+            self._wake.set()
+        return restored
+
+    # ------------------------------------------------------------------ agents
+
+    async def login(
+        self, agent_id: str, skills: Iterable[rt.AgentSkill], *, ready: bool = False
+    ) -> None:
+        await self._run(self.engine.login(agent_id, skills, self._clock.now(), ready=ready))
+
+    async def logout(self, agent_id: str) -> None:
+        await self._run(self.engine.logout(agent_id, self._clock.now()))
+
+    async def set_ready(self, agent_id: str) -> None:
+        await self._run(self.engine.set_ready(agent_id, self._clock.now()))
+
+    async def set_not_ready(self, agent_id: str, reason: str = "break") -> None:
+        await self._run(self.engine.set_not_ready(agent_id, self._clock.now(), reason))
+
+    async def set_skills(self, agent_id: str, skills: Iterable[rt.AgentSkill]) -> None:
+        await self._run(self.engine.set_skills(agent_id, skills, self._clock.now()))
+
+    async def end_wrap_up(self, agent_id: str) -> None:
+        await self._run(self.engine.end_wrap_up(agent_id, self._clock.now()))
+
+    # ------------------------------------------------------------------ contacts
+
+    async def arrive(self, contact_id: str, queue_id: str, *, priority: int = 0) -> None:
+        """Queue a contact whose row the call layer has already created."""
+        now = self._clock.now()
+        decisions = self.engine.arrive(contact_id, queue_id, now, priority=priority)
+        queued = _Record(
+            ev.ContactQueued(queue_id=queue_id, priority=priority),
+            contact_id,
+            {"queue_id": queue_id, "state": rt.ContactState.WAITING.value},
+        )
+        await self._run(decisions, [queued])
+
+    async def answer(self, contact_id: str) -> None:
+        now = self._clock.now()
+        decisions = self.engine.answer(contact_id, now)
+        contact = self.engine.contact(contact_id)
+        answered = _Record(
+            ev.ContactAnswered(
+                queue_id=contact.queue_id,
+                agent_id=contact.agent_id or "",
+                waited=now - contact.arrived,
+            ),
+            contact_id,
+            {"state": _CONNECTED, "answered_at": _dt(now)},
+        )
+        await self._run(decisions, [answered])
+
+    async def decline(self, contact_id: str) -> None:
+        await self._run(self.engine.decline(contact_id, self._clock.now()))
+
+    async def hangup(self, contact_id: str) -> None:
+        await self._run(self.engine.hangup(contact_id, self._clock.now()))
+
+    async def abandon(self, contact_id: str) -> None:
+        await self._run(self.engine.abandon(contact_id, self._clock.now()))
+
+    async def cancel(self, contact_id: str) -> None:
+        await self._run(self.engine.cancel(contact_id, self._clock.now()))
+
+    async def request_callback(self, contact_id: str, *, number: str | None = None) -> None:
+        """Returns once the callback is committed: only then may the caller be told."""
+        now = self._clock.now()
+        decisions = self.engine.request_callback(contact_id, now)
+        contact = self.engine.contact(contact_id)
+        record = _Record(
+            ev.CallbackRequested(queue_id=contact.queue_id),
+            contact_id,
+            {"attributes": {"callback": {"requested_at": now, "number": number}}},
+        )
+        await self._run(decisions, [record])
+
+    async def callback_failed(self, contact_id: str, *, retry_in: float | None = None) -> None:
+        now = self._clock.now()
+        retry_at = None if retry_in is None else now + retry_in
+        await self._run(self.engine.callback_failed(contact_id, now, retry_at=retry_at))
+
+    async def transfer(self, contact_id: str, queue_id: str) -> None:
+        await self._run(self.engine.transfer(contact_id, queue_id, self._clock.now()))
+
+    async def tick(self) -> None:
+        """Fire the engine's timers due by now (the timer task does this by itself)."""
+        await self._run(self.engine.advance(self._clock.now()))
+
+    # ------------------------------------------------------------------ internals
+
+    async def _run(self, decisions: list[rt.Decision], before: list[_Record] | None = None) -> None:
+        if self._closing:
+            raise RoutingRejected("the router is shutting down")
+        records = list(before or ())
+        records.extend(self._records(decisions))
+        self._wake.set()  # the engine's next deadline may have moved
+        if not records and not decisions:
+            return
+        batch = _Batch(records, decisions, asyncio.get_running_loop().create_future())
+        self._pending.append(batch)
+        self._have_work.set()
+        await batch.done
+
+    def _records(self, decisions: list[rt.Decision]) -> list[_Record]:
+        out: list[_Record] = []
+        for d in decisions:
+            if isinstance(d, rt.Offer):
+                out.append(
+                    _Record(
+                        ev.ContactOffered(
+                            queue_id=d.queue_id,
+                            agent_id=d.agent_id,
+                            is_callback=d.is_callback,
+                            deadline=d.deadline,
+                        ),
+                        d.contact_id,
+                        {"state": rt.ContactState.OFFERED.value, "agent_id": d.agent_id},
+                    )
+                )
+            elif isinstance(d, rt.OfferWithdrawn):
+                out.append(
+                    _Record(
+                        ev.OfferWithdrawn(agent_id=d.agent_id, reason=d.reason),
+                        d.contact_id,
+                        {"state": rt.ContactState.WAITING.value, "agent_id": None},
+                    )
+                )
+            elif isinstance(d, rt.ContactMoved):
+                out.append(
+                    _Record(
+                        ev.ContactMoved(
+                            from_queue=d.from_queue, to_queue=d.to_queue, widened=d.widened
+                        ),
+                        d.contact_id,
+                        {"queue_id": d.to_queue},
+                    )
+                )
+            elif isinstance(d, rt.CallbackSuggested):
+                out.append(
+                    _Record(
+                        ev.CallbackSuggested(queue_id=d.queue_id, message=d.message), d.contact_id
+                    )
+                )
+            elif isinstance(d, rt.ContactEnded):
+                out.append(
+                    _Record(
+                        ev.ContactEnded(
+                            queue_id=d.queue_id,
+                            outcome=d.outcome.value,
+                            waited=d.waited,
+                            message=d.message,
+                            at=_dt(d.at),
+                        ),
+                        d.contact_id,
+                        {
+                            "state": rt.ContactState.ENDED.value,
+                            "outcome": d.outcome.value,
+                            "ended_at": _dt(d.at),
+                        },
+                    )
+                )
+            elif isinstance(d, rt.AgentStateChanged):
+                out.append(
+                    _Record(
+                        ev.AgentStateChanged(
+                            agent_id=d.agent_id,
+                            state=d.state.value,
+                            reason=d.reason,
+                            at=_dt(d.at),
+                        )
+                    )
+                )
+        return out
+
+    async def _writer(self) -> None:
+        while True:
+            await self._have_work.wait()
+            self._have_work.clear()
+            batches, self._pending = self._pending, []
+            if not batches:
+                if self._closing:
+                    return
+                continue
+            records = [r for b in batches for r in b.records]
+            try:
+                async with self._sessions() as session:
+                    await self._write(session, records)
+                    await session.commit()
+            except Exception:
+                # One bad record (a contact row the call layer never created) must not lose the
+                # rest: write them one by one and report the failures.
+                log.exception("routing batch failed; writing its records one by one")
+                await self._write_each(records)
+            for record in records:
+                await self._bus.publish(record.event)
+            for batch in batches:
+                for decision in batch.decisions:
+                    await self._deliver(decision)
+                if not batch.done.done():
+                    batch.done.set_result(None)
+
+    async def _write_each(self, records: list[_Record]) -> None:
+        for record in records:
+            try:
+                async with self._sessions() as session:
+                    await self._write(session, [record])
+                    await session.commit()
+            except Exception:
+                log.exception("could not write %s", record.event.type)
+
+    async def _write(self, session: AsyncSession, records: list[_Record]) -> None:
+        for record in records:
+            event = record.event
+            if record.contact_id is not None:
+                changes = dict(record.contact_changes)
+                attributes = changes.pop("attributes", None)
+                if attributes is not None:
+                    row = await session.get(Contact, record.contact_id)
+                    if row is not None:
+                        row.attributes = {**(row.attributes or {}), **attributes}
+                if changes:
+                    await session.execute(
+                        update(Contact)
+                        .where(Contact.id == record.contact_id)
+                        .values(**changes)
+                        .execution_options(synchronize_session=False)
+                    )
+                logged = await append_event(
+                    session=session, contact_id=record.contact_id, event=event
+                )
+                record.event = logged.event  # now carrying the contact's correlation id
+            elif isinstance(event, ev.AgentStateChanged):
+                session.add(
+                    AgentStateRecord(
+                        user_id=event.agent_id,
+                        state=event.state,
+                        reason=event.reason,
+                        at=event.at,
+                    )
+                )
+        await session.flush()
+
+    async def _deliver(self, decision: rt.Decision) -> None:
+        for handler in list(self._handlers):
+            try:
+                result = handler(decision)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("routing decision handler failed on %s", type(decision).__name__)
+
+    async def _timers(self) -> None:
+        while not self._closing:
+            deadline = self.engine.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            if self._closing:
+                return
+            deadline = self.engine.next_deadline()
+            if deadline is not None and deadline <= self._clock.now():
+                await self.tick()
