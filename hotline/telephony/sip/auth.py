@@ -398,10 +398,13 @@ class DigestAuthenticator:
 
 
 def _same_uri(digest_uri: str, request_uri: SipUri) -> bool:
+    """The digest-uri names the request's target. Phones differ in what they put there (the
+    Request-URI, or just `sip:host[:port]`), so the host must match, not the whole URI; a
+    captured answer still cannot be reused, because the nonce count must grow (see `verify`)."""
     if digest_uri == str(request_uri):
         return True
     try:
         parsed = SipUri.parse(digest_uri)
     except SipParseError:
         return False
-    return parsed.same_binding(request_uri)
+    return parsed.host == request_uri.host and parsed.user in (None, request_uri.user)

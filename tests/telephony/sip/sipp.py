@@ -134,10 +134,18 @@ def _prepare(workdir: Path) -> None:
         pcap.symlink_to("/usr/share/sip-tester")
 
 
-async def wait_bound(port: int, transport: str = "u1", *, time_limit: float = 3.0) -> None:
+async def wait_bound(
+    port: int,
+    transport: str = "u1",
+    *,
+    process: asyncio.subprocess.Process | None = None,
+    time_limit: float = 3.0,
+) -> None:
     """Wait (bounded) until SIPp holds `port`: our own bind attempt then fails."""
     kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
     for _ in range(int(time_limit / 0.02)):
+        if process is not None and process.returncode is not None:
+            raise RuntimeError(f"SIPp exited with {process.returncode} before binding")
         with socket.socket(socket.AF_INET, kind) as probe:
             try:
                 probe.bind((LOOPBACK, port))

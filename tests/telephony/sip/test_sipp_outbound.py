@@ -25,7 +25,7 @@ async def sipp_uas(
     process = await start_sipp(
         tmp_path, scenario=scenario, sipp_port=port, time_limit=10, transport=transport
     )
-    await wait_bound(port, transport)
+    await wait_bound(port, transport, process=process)
     suffix = ";transport=tcp" if transport == "t1" else ""
     return process, f"sip:service@{LOOPBACK}:{port}{suffix}"
 
