@@ -420,19 +420,9 @@ class _Run:
             for d in decisions:
                 if isinstance(d, AgentStateChanged):
                     st = d.state
-                    if st is NOT_READY:
-                        if d.reason == "break":
-                            k = agent_index[d.agent_id]
-                            due = breaks_due[k]
-                            if due:
-                                on_break.add(d.agent_id)
-                                push(heap, (now + due.pop(), seq, _BREAK_END, k))
-                                seq += 1
-                    elif st is OFFLINE:
-                        logged_in.discard(d.agent_id)
-                        on_break.discard(d.agent_id)
-                        breaks_due[agent_index[d.agent_id]].clear()
-                elif isinstance(d, Offer | CallbackSuggested):
+                    if st is NOT_READY or st is OFFLINE:
+                        agent_left(d, now)
+                elif isinstance(d, Offer):
                     if follow is None:
                         follow = [d]
                     else:
@@ -447,6 +437,11 @@ class _Run:
                     ringing.pop(i, None)
                     if state[i] == _RINGING:
                         state[i] = _WAITING
+                elif isinstance(d, CallbackSuggested):
+                    if follow is None:
+                        follow = [d]
+                    else:
+                        follow.append(d)
             if follow is None:
                 return
             for d in follow:
@@ -464,6 +459,20 @@ class _Run:
                     # CallbackSuggested: this caller takes the callback and hangs up.
                     state[i] = _CALLBACK
                     consume(engine.request_callback(d.contact_id, now), now)
+
+        def agent_left(d: AgentStateChanged, now: float) -> None:
+            """Not ready or logged out: rare, so out of `consume`'s hot loop. A break starts
+            when the engine says so (perhaps after a contact) and runs its full length."""
+            nonlocal seq
+            k = agent_index[d.agent_id]
+            if d.state is OFFLINE:
+                logged_in.discard(d.agent_id)
+                on_break.discard(d.agent_id)
+                breaks_due[k].clear()
+            elif d.reason == "break" and breaks_due[k]:
+                on_break.add(d.agent_id)
+                push(heap, (now + breaks_due[k].pop(), seq, _BREAK_END, k))
+                seq += 1
 
         def connect(contact_id: str, i: int, is_callback: bool, now: float) -> None:
             nonlocal seq
