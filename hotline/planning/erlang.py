@@ -243,7 +243,9 @@ def erlang_a(
     stage_time = cdf = 0.0
     shape = service / abandon + 1.0
     log_pmf = -(service + abandon) * sl_seconds  # log P(NegBin = 0) = c log(1 - x)
-    log_x = math.log(-math.expm1(-abandon * sl_seconds)) if sl_seconds > 0 else -math.inf
+    # x = 1 - exp(-abandon t); with a very long patience abandon * t can underflow to 0
+    exponent = abandon * sl_seconds
+    log_x = math.log(-math.expm1(-exponent)) if exponent > 0 else -math.inf
     for k, log_term in enumerate(log_terms):
         weight = math.exp(log_term - top)
         leave_rate = service + (k + 1) * abandon
