@@ -84,11 +84,15 @@ class _Pool:
 
 
 class _Queue:
-    __slots__ = ("spec", "pool", "overflow", "waiting")
+    __slots__ = ("spec", "pool", "overflow", "waiting", "row", "row_start", "row_end")
 
     def __init__(self, spec: QueueSpec, pool: _Pool) -> None:
         self.spec = spec
         self.pool = pool
+        # the statistics row of the current interval, kept at hand for arrivals
+        self.row = IntervalStats()
+        self.row_start = float("inf")
+        self.row_end = float("-inf")
         self.overflow: tuple[OverflowRule, ...] = tuple(
             sorted(spec.overflow, key=lambda r: r.after)
         )
@@ -145,6 +149,7 @@ class _Contact:
         "version",
         "is_callback",
         "answered_at",
+        "waited",
         "rows",
         "step",
         "queued",
@@ -162,6 +167,7 @@ class _Contact:
         self.version = 0
         self.is_callback = False
         self.answered_at = 0.0
+        self.waited = -1.0  # its wait, fixed at its first answer (a retried callback keeps it)
         # the statistics rows it counts in: its queue's, and the centre's (until a transfer)
         self.rows: tuple[IntervalStats, ...] = ()
         self.step = 0  # next overflow rule of its queue
@@ -395,7 +401,9 @@ class RoutingEngine:
         contact.version += 1  # cancels the offer timer
         contact.answered_at = now
         self._set_state(agent, BUSY, now, None)
-        waited = now - contact.arrived
+        if contact.waited >= 0:  # a callback's retry: its answer was counted at the first try
+            return self._finish()
+        waited = contact.waited = now - contact.arrived
         in_target = waited <= contact.queue.spec.sl_target_seconds
         for row in contact.rows:
             row.answered += 1
@@ -430,7 +438,7 @@ class RoutingEngine:
             raise RoutingRejected(f"contact {contact_id!r} is not connected", contact=contact_id)
         talk = now - contact.answered_at
         self._release_agent(contact, now, talk)
-        self._end(contact, Outcome.HANDLED, contact.answered_at - contact.arrived, now)
+        self._end(contact, Outcome.HANDLED, contact.waited, now)
         return self._finish()
 
     def abandon(self, contact_id: str, now: float) -> list[Decision]:
@@ -495,9 +503,9 @@ class RoutingEngine:
         if retry_at is None:
             self._end(contact, Outcome.CALLBACK_FAILED, now - contact.arrived, now)
         else:
-            # Its answer and handling were counted at the first attempt: retries count no more.
+            # It keeps its statistics rows: the retry's talk counts as handling, its answer does
+            # not count again (see `answer`).
             contact.state = WAITING
-            contact.rows = ()
             contact.version += 1
             self._timer(max(retry_at, now), _T_RETRY, contact, contact.version)
         return self._finish()
@@ -668,11 +676,19 @@ class RoutingEngine:
 
     def _set_state(self, agent: _Agent, state: AgentState, now: float, reason: str | None) -> None:
         previous = agent.state
-        if previous is READY:
-            self.stats.agent_time(agent.since, now, False)
-        elif previous in _HANDLING:
-            self.stats.agent_time(agent.since, now, True)
-            agent.handling_total += now - agent.since
+        if previous is READY or previous in _HANDLING:
+            since = agent.since
+            stats = self.stats
+            handling = previous is not READY
+            if stats.centre_start <= since and now < stats.centre_end:  # the hot path, inlined
+                if handling:
+                    stats.centre_row.handling_seconds += now - since
+                else:
+                    stats.centre_row.available_seconds += now - since
+            else:
+                stats.agent_time(since, now, handling)
+            if handling:
+                agent.handling_total += now - since
         agent.state = state
         agent.since = now
         agent.reason = reason
@@ -680,9 +696,20 @@ class RoutingEngine:
         self._out.append(AgentStateChanged(agent.id, state, reason, now))
 
     def _count_offered(self, contact: _Contact, now: float) -> None:
-        rows = (self.stats.bucket(contact.queue.spec.id, now), self.stats.bucket("", now))
-        rows[0].offered += 1
-        rows[1].offered += 1
+        queue = contact.queue
+        if not queue.row_start <= now < queue.row_end:
+            queue.row = self.stats.bucket(queue.spec.id, now)
+            queue.row_start = queue.row.start
+            queue.row_end = queue.row.start + self.stats.interval_seconds
+        stats = self.stats
+        centre = (
+            stats.centre_row
+            if stats.centre_start <= now < stats.centre_end
+            else stats.bucket(RoutingStats.ALL, now)
+        )
+        rows = (queue.row, centre)
+        queue.row.offered += 1
+        centre.offered += 1
         contact.rows = rows
 
     # -- matching

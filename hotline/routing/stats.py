@@ -10,7 +10,7 @@ Agent time (handling vs available) feeds occupancy per interval for the whole ce
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 _COUNTERS = (
     "offered",
@@ -112,6 +112,12 @@ class RoutingStats:
         self.window_seconds = window_seconds
         self._rows: dict[tuple[str, int], IntervalStats] = {}
         self._minutes: dict[str, deque[_Minute]] = {}
+        # The centre-wide row of the interval [centre_start, centre_end) that agent time last
+        # went to. Nearly every update falls in it again, so the engine's hot path adds to it
+        # directly (see RoutingEngine._set_state) and only calls agent_time across a boundary.
+        self.centre_start = float("inf")
+        self.centre_end = float("-inf")
+        self.centre_row = IntervalStats()
 
     # ---- updates (called by the engine) ----
 
@@ -147,12 +153,15 @@ class RoutingStats:
         length = self.interval_seconds
         while end > start:
             index = int(start // length)
-            cut = min(end, (index + 1) * length)
+            # the next boundary, nudged past `start` when float rounding puts it at or before it
+            boundary = max((index + 1) * length, start + length * 1e-9)
+            cut = end if end <= boundary else boundary
             row = self.bucket(self.ALL, start)
             if handling:
                 row.handling_seconds += cut - start
             else:
                 row.available_seconds += cut - start
+            self.centre_start, self.centre_end, self.centre_row = index * length, boundary, row
             start = cut
 
     # ---- reading ----
@@ -162,11 +171,12 @@ class RoutingStats:
     ) -> list[IntervalStats]:
         """Rows sorted by start; `length` a multiple of the base interval (e.g. 1800, 3600)."""
         key = self.ALL if queue_id is None else queue_id
-        rows = sorted((r for (q, _), r in self._rows.items() if q == key), key=lambda r: r.start)
+        found = sorted(((i, r) for (q, i), r in self._rows.items() if q == key), key=lambda x: x[0])
+        rows = [replace(r) for _, r in found]  # copies: readers never change the counters
         if queue_id is not None:
             # agent time is kept centre-wide; a queue's rows carry the centre's occupancy
-            for row in rows:
-                centre = self._rows.get((self.ALL, int(row.start // self.interval_seconds)))
+            for (index, _), row in zip(found, rows, strict=True):
+                centre = self._rows.get((self.ALL, index))
                 if centre is not None:
                     row.handling_seconds = centre.handling_seconds
                     row.available_seconds = centre.available_seconds

@@ -450,3 +450,41 @@ def test_a_queue_without_skills_is_served_by_any_agent() -> None:
     engine = RoutingEngine([QueueSpec("anyone", ())])
     engine.login("a1", [AgentSkill("employment")], 0, ready=True)
     assert offers(engine.arrive("c1", "anyone", 1)) == [("c1", "a1")]
+
+
+def test_agent_time_is_split_even_with_an_interval_of_fractional_seconds() -> None:
+    engine = RoutingEngine([queue()], interval_seconds=120_967.74)
+    engine.login("a1", [AgentSkill("medical")], 0, ready=True)
+    engine.set_not_ready("a1", 500_000.5)
+    rows = engine.stats.intervals()
+    assert sum(r.available_seconds for r in rows) == pytest.approx(500_000.5)
+    assert len(rows) == 5
+
+
+def test_reading_statistics_changes_nothing() -> None:
+    engine = RoutingEngine([queue()])
+    engine.login("a1", [AgentSkill("medical")], 0, ready=True)
+    engine.arrive("c1", "medical", 10)
+    engine.answer("c1", 10)
+    engine.hangup("c1", 100)
+    first = [r.as_dict() for r in engine.stats.intervals("medical")]
+    first[0]["offered"] = 99
+    engine.stats.intervals("medical")[0].offered = 42
+    assert [r.as_dict() for r in engine.stats.intervals("medical")][0]["offered"] == 1
+
+
+def test_a_retried_callback_counts_one_answer_and_is_handled_once() -> None:
+    engine = RoutingEngine([queue(sl_target_seconds=20)])
+    engine.arrive("cb", "medical", 0)
+    engine.request_callback("cb", 1)
+    engine.login("a1", [AgentSkill("medical")], 49, ready=True)
+    engine.answer("cb", 49)
+    engine.callback_failed("cb", 60, retry_at=90)
+    engine.advance(90)
+    engine.answer("cb", 99)
+    (end,) = ended(engine.hangup("cb", 160))
+    total = engine.stats.total("medical")
+    assert (total.answered, total.handled) == (1, 1)
+    assert total.asa_seconds == pytest.approx(49)
+    assert end.waited == pytest.approx(49)
+    assert total.handle_sum == pytest.approx(11 + 61)
