@@ -22,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hotline.core.ids import new_id
 from hotline.telephony.media.channel import Channel, Message, socket_pair
@@ -460,15 +460,19 @@ class LocalMediaEngine:
             return_exceptions=True,
         )
         processes = [h.process for h in self._workers if h.process is not None]
+        exits = [asyncio.ensure_future(p.wait()) for p in processes]
         for stage in (None, signal.SIGTERM, signal.SIGKILL):
-            running = [p for p in processes if p.returncode is None]
-            if not running:
+            if all(p.returncode is not None for p in processes):
                 break
             if stage is not None:
-                for process in running:
-                    with contextlib.suppress(ProcessLookupError):
-                        process.send_signal(stage)
-            await asyncio.wait([asyncio.ensure_future(p.wait()) for p in running], timeout=timeout)
+                for process in processes:
+                    if process.returncode is None:
+                        with contextlib.suppress(ProcessLookupError):
+                            process.send_signal(stage)
+            await asyncio.wait(exits, timeout=timeout)
+        for pending in exits:
+            pending.cancel()
+        await asyncio.gather(*exits, return_exceptions=True)
         watchers = list(self._watchers.values())
         await asyncio.gather(*watchers, return_exceptions=True)
         for handle in self._workers:
@@ -733,3 +737,9 @@ class LocalMediaEngine:
     def worker_pid(self, index: int) -> int | None:
         """The process id of a worker (for operators' tools and tests)."""
         return self._workers[index].pid
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(engine: LocalMediaEngine) -> MediaEngine:
+        return engine

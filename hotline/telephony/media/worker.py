@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -275,6 +276,8 @@ class Endpoint:
             peer = self.peer
             if peer is not None and not peer.paced and peer.te_pt >= 0:
                 peer.relay(ssrc, seq, ts, second & 0x80, payload, peer.te_pt, now)
+        elif 200 <= second <= 204:
+            self.on_rtcp(data, addr)  # RTCP multiplexed on the RTP port (RFC 5761)
         else:
             # comfort noise and codecs we did not agree on: counted, never relayed
             self.stats.update(ssrc, seq, ts, -1.0, len(payload))
@@ -540,6 +543,10 @@ class Worker:
     # ------------------------------------------------------------------------------ life
 
     async def run(self) -> None:
+        # What exists now (modules, tables) lives as long as the process: keep it out of the
+        # collector's scans so that its pauses on the packet loop stay short.
+        gc.collect()
+        gc.freeze()
         now = self.loop.time()
         self.next_tick = now + TICK
         self._tick_handle = self.loop.call_at(self.next_tick, self._tick)
