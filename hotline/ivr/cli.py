@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hotline.core.errors import HotlineError
+from hotline.core.yamlfile import read_file
 from hotline.ivr.loader import KnownTargets, load_flow, template_path
 
 if TYPE_CHECKING:
@@ -83,11 +84,9 @@ def publish_command(
         raise click.UsageError("give either FILE or --template NAME")
     try:
         path = template_path(template) if template is not None else Path(str(file))
-        source = path.read_text(encoding="utf-8")
+        source = read_file(path)
     except HotlineError as exc:
         fail(exc.message)
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{file}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8 text'}")
 
     async def run(sessions: Sessions) -> str:
         from hotline.ivr.service import publish_flow

@@ -2,9 +2,9 @@
 
 People write flows by hand, so a bad one must say exactly where it is wrong, and all at once:
 `covid.yaml:42: steps.main_menu.options.7: unknown step 'to_medcal'; did you mean 'to_medical'?`.
-As in `hotline.config.loader` (whose `Problem` and `format_path` are reused), PyYAML's composer
-keeps each node's position and a map from each path to its line is kept while the file becomes
-plain data; scalars follow YAML 1.2's core schema (`no` is text, `08:00` is not a number).
+The file is read with `hotline.core.yamlfile`, as configuration files are: a line for every path,
+YAML 1.2 core scalars (`no` is text, `08:00` is not a number), and a menu digit given twice is a
+problem, not a silent overwrite.
 
 Checks, beyond each record's shape (`hotline.ivr.schemas`):
 - every step a step leads to exists, and so do the start and the named prompts used;
@@ -18,20 +18,26 @@ and keeps the step for later."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from pydantic_core import ErrorDetails
 
-from hotline.config.loader import Problem, format_path
-from hotline.core.errors import InvalidConfiguration
+from hotline.core.yamlfile import (
+    Loc,
+    Problem,
+    Report,
+    did_you_mean,
+    error_message,
+    read_file,
+    read_yaml,
+    shipped_path,
+)
 from hotline.ivr.schemas import (
     PROMPT_FIELDS,
     STEP_TYPES,
@@ -47,8 +53,6 @@ from hotline.ivr.schemas import (
     TransferStep,
     parse_prompt,
 )
-
-Loc = tuple[str | int, ...]
 
 TEMPLATES = "hotline.ivr.templates"
 
@@ -84,24 +88,21 @@ class LoadedFlow:
 def load_flow(path: Path | str, *, known: KnownTargets | None = None) -> LoadedFlow:
     """Read and validate a flow file; `InvalidConfiguration` lists every problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise _invalid(str(path), [Problem(str(path), None, "", f"cannot read: {reason}")]) from exc
-    return parse_flow(text, filename=str(path), known=known)
+    return parse_flow(read_file(path), filename=str(path), known=known)
 
 
 def parse_flow(
     text: str, *, filename: str = "<flow>", known: KnownTargets | None = None
 ) -> LoadedFlow:
     """Validate flow text; `filename` is only used in messages."""
-    problems: list[Problem] = []
-    try:
-        data, lines = _read_yaml(text, filename, problems)
-    except yaml.YAMLError as exc:
-        raise _invalid(filename, [_yaml_problem(filename, exc)]) from exc
-    return validate_flow(data, filename=filename, lines=lines, known=known, problems=problems)
+    document = read_yaml(text, filename=filename, duplicate=_duplicate)
+    return validate_flow(
+        document.data,
+        filename=filename,
+        lines=document.lines,
+        known=known,
+        problems=document.problems,
+    )
 
 
 def validate_flow(
@@ -113,7 +114,7 @@ def validate_flow(
     problems: Iterable[Problem] = (),
 ) -> LoadedFlow:
     """Validate already-parsed flow data (with its line map, when it came from a file)."""
-    report = _Report(filename, lines or {}, list(problems))
+    report = Report(filename, lines or {}, problems)
     if not isinstance(data, dict):
         report.add((), "expected a mapping with name, start and steps")
         raise report.error()
@@ -121,7 +122,7 @@ def validate_flow(
     try:
         flow = Flow.model_validate(data)
     except ValidationError as exc:
-        report.add_pydantic(exc, data)
+        report.add_pydantic(exc, lambda error: _locate(error, data))
     _Checks(report, data, known or KnownTargets()).run()
     if report.problems or flow is None:
         raise report.error()
@@ -130,171 +131,35 @@ def validate_flow(
 
 def template_path(name: str) -> Path:
     """A flow shipped with Hotline (`covid`)."""
-    names = sorted(
-        Path(entry.name).stem
-        for entry in resources.files(TEMPLATES).iterdir()
-        if entry.name.endswith(".yaml")
-    )
-    if name not in names:
-        raise InvalidConfiguration(
-            f"no IVR template {name!r}; templates: {', '.join(names)}", template=name
-        )
-    return Path(str(resources.files(TEMPLATES).joinpath(f"{name}.yaml")))
+    return shipped_path(resources.files(TEMPLATES), name, what="IVR template")
 
 
-def _invalid(filename: str, problems: list[Problem]) -> InvalidConfiguration:
-    return InvalidConfiguration(
-        "\n".join(str(p) for p in problems),
-        file=filename,
-        problems=[asdict(p) for p in problems],
-    )
+def _duplicate(path: Loc, first_line: int) -> str:
+    """A menu digit given twice is the likely mistake, so it is named as one."""
+    what = "digit" if path[-2:-1] == ("options",) else "key"
+    return f"duplicate {what} {path[-1]!r} (first at line {first_line})"
 
 
-def _yaml_problem(filename: str, exc: yaml.YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if context and context_mark is not None:
-        problem += f" ({context} at line {context_mark.line + 1})"
-    elif context:
-        problem += f" ({context})"
-    line = mark.line + 1 if mark is not None else None
-    return Problem(filename, line, "", f"not valid YAML: {problem}")
-
-
-# ---- YAML with positions ----
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core scalars: no base-60 numbers, only true/false as booleans."""
-
-
-_BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"))
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
-_Loader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?$"),
-    list("-+0123456789."),
-)
-
-
-def _read_yaml(text: str, filename: str, problems: list[Problem]) -> tuple[Any, dict[Loc, int]]:
-    """The document as plain data (mapping keys as text) and the line of every path in it.
-    A key given twice is a problem (a menu digit given twice above all), not a silent overwrite."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
-    lines: dict[Loc, int] = {(): 1}
-    if root is None:
-        return None, lines
-
-    def walk(node: Node, path: Loc) -> Any:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, MappingNode):
-            loader.flatten_mapping(node)
-            result: dict[str, Any] = {}
-            first_line: dict[str, int] = {}
-            for key_node, value_node in node.value:
-                key = str(loader.construct_object(key_node, deep=True))
-                key_line = key_node.start_mark.line + 1
-                if key in result:
-                    what = "digit" if path[-1:] == ("options",) else "key"
-                    problems.append(
-                        Problem(
-                            filename,
-                            key_line,
-                            format_path((*path, key)),
-                            f"duplicate {what} {key!r} (first at line {first_line[key]})",
-                        )
-                    )
-                    continue
-                first_line[key] = key_line
-                lines[(*path, key)] = key_line
-                result[key] = walk(value_node, (*path, key))
-            return result
-        if isinstance(node, SequenceNode):
-            return [walk(item, (*path, index)) for index, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return loader.construct_object(node, deep=True)
-
-    return walk(root, ()), lines
-
-
-# ---- collecting problems ----
-
-
-class _Report:
-    def __init__(self, filename: str, lines: dict[Loc, int], problems: list[Problem]) -> None:
-        self.filename = filename
-        self.lines = lines
-        self.problems = problems
-        self.warnings: list[Problem] = []
-
-    def line_of(self, path: Loc) -> int | None:
-        """The line of `path`, or of its nearest ancestor present in the file."""
-        for end in range(len(path), -1, -1):
-            line = self.lines.get(path[:end])
-            if line is not None:
-                return line
-        return None
-
-    def problem(self, path: Loc, message: str) -> Problem:
-        return Problem(self.filename, self.line_of(path), format_path(path), message)
-
-    def add(self, path: Loc, message: str) -> None:
-        self.problems.append(self.problem(path, message))
-
-    def warn(self, path: Loc, message: str) -> None:
-        self.warnings.append(self.problem(path, message))
-
-    def add_pydantic(self, exc: ValidationError, data: dict[str, Any]) -> None:
-        for error in exc.errors(include_url=False):
-            path, message = _locate(tuple(error["loc"]), error, data)
-            self.add(path, message)
-
-    def error(self) -> InvalidConfiguration:
-        unique = {(p.line or 0, p.path, p.message): p for p in self.problems}
-        return _invalid(self.filename, [unique[key] for key in sorted(unique)])
-
-
-def _locate(loc: Loc, error: Any, data: dict[str, Any]) -> tuple[Loc, str]:
+def _locate(error: ErrorDetails, data: dict[str, Any]) -> tuple[Loc, str]:
     """The file path and message for a pydantic error: without the step-type tag pydantic puts in
     the path of a tagged union, with a dict key's own path, and with the field a validator names
     at the start of its message moved into the path."""
-    path = list(loc)
+    path = list(error["loc"])
     if len(path) >= 3 and path[0] == "steps" and path[2] in STEP_TYPES:
         del path[2]
     if path and path[-1] == "[key]":
         path.pop()
     kind = error["type"]
-    message: str = error["msg"]
-    if kind == "missing":
-        return tuple(path), "field required"
-    if kind == "extra_forbidden":
-        allowed = _fields_at(tuple(path[:-1]), data)
-        hint = _did_you_mean(str(path[-1]), allowed)
-        return tuple(path), (
-            f"unknown field{hint}" if hint else f"unknown field (fields: {', '.join(allowed)})"
-        )
+    message = error["msg"]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return (*path, "type"), f"step type must be one of: {', '.join(STEP_TYPES)}"
-    message = message.removeprefix("Value error, ")
-    field = re.match(r"^([a-z_]+): ", message)
-    if field and field[1] in _fields_at(tuple(path), data) + ["lang", "voice", "say", "file"]:
-        path.append(field[1])
-        message = message[field.end() :]
-    if message[:1].isupper() and message[1:2].islower():
-        message = message[0].lower() + message[1:]
-    return tuple(path), message
+    if kind not in ("missing", "extra_forbidden"):
+        message = message.removeprefix("Value error, ")
+        field = re.match(r"^([a-z_]+): ", message)
+        if field and field[1] in _fields_at(tuple(path), data) + ["lang", "voice", "say", "file"]:
+            path.append(field[1])
+            message = message[field.end() :]
+    return tuple(path), error_message(kind, message, tuple(path), lambda p: _fields_at(p, data))
 
 
 def _fields_at(path: Loc, data: dict[str, Any]) -> list[str]:
@@ -319,17 +184,12 @@ def _model_for(raw: Any) -> type[Record] | None:
     return STEP_TYPES.get(kind) if isinstance(kind, str) else None
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 class _Checks:
     """Checks that span records. They run on the raw data, validating each step on its own, so
     that one broken step does not hide the problems of the others, and so that a broken step
     still counts as existing for the references to it."""
 
-    def __init__(self, report: _Report, data: dict[str, Any], known: KnownTargets) -> None:
+    def __init__(self, report: Report, data: dict[str, Any], known: KnownTargets) -> None:
         self.report = report
         self.data = data
         self.known = known
@@ -371,7 +231,7 @@ class _Checks:
     def _step_reference(self, path: Loc, target: Any) -> None:
         if not isinstance(target, str) or target in self.raw_steps:
             return
-        self.report.add(path, f"unknown step {target!r}{_did_you_mean(target, self.raw_steps)}")
+        self.report.add(path, f"unknown step {target!r}{did_you_mean(target, self.raw_steps)}")
 
     def _prompts(self, path: Loc, raw: dict[str, Any]) -> None:
         """Named prompts and recordings used by a step, valid or not otherwise."""
@@ -389,11 +249,11 @@ class _Checks:
         except ValueError:
             return  # reported by the schema
         if isinstance(prompt, PromptName) and prompt.name not in self.prompt_names:
-            hint = _did_you_mean(prompt.name, self.prompt_names)
+            hint = did_you_mean(prompt.name, self.prompt_names)
             self.report.add(path, f"unknown prompt {prompt.name!r}{hint}")
         files = self.known.files
         if isinstance(prompt, AudioFile) and files is not None and prompt.name not in files:
-            hint = _did_you_mean(prompt.name, files)
+            hint = did_you_mean(prompt.name, files)
             where = (*path, "file") if isinstance(value, dict) else path
             self.report.add(where, f"no uploaded prompt named {prompt.name!r}{hint}")
 
@@ -411,7 +271,7 @@ class _Checks:
     def _known(self, path: Loc, value: str, known: Collection[str] | None, what: str) -> None:
         if known is None or value in known:
             return
-        self.report.add(path, f"unknown {what} {value!r}{_did_you_mean(value, known)}")
+        self.report.add(path, f"unknown {what} {value!r}{did_you_mean(value, known)}")
 
     # -- the graph of steps --
 

@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calendars.models import Calendar
-from hotline.config.loader import Problem
 from hotline.core.errors import Conflict, InvalidInput, NotFound
 from hotline.core.events import EventBus
+from hotline.core.yamlfile import Problem
 from hotline.ivr.events import IvrFlowPublished
 from hotline.ivr.loader import KnownTargets, parse_flow
 from hotline.ivr.models import IvrFlowVersion
