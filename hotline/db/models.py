@@ -6,6 +6,7 @@ from __future__ import annotations
 from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
 from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
 from hotline.db.base import Base
+from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
 from hotline.users.models import AgentSkill, AgentStateRecord, RoleRecord, User, user_roles
@@ -21,6 +22,7 @@ __all__ = [
     "CalendarHours",
     "Contact",
     "ContactEvent",
+    "IvrFlowVersion",
     "Line",
     "Queue",
     "QueueOverflowRule",

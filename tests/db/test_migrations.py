@@ -24,14 +24,14 @@ from hotline.db.models import metadata
 FAILING_REVISION = '''"""Fails half-way.
 
 Revision ID: 0099
-Revises: 0001
+Revises: {head}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0099"
-down_revision = "0001"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -44,6 +44,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("half_done")
 '''
+"""A revision after the newest one (`{head}`) that fails after it has created a table."""
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -99,13 +100,15 @@ async def test_a_failing_migration_leaves_the_database_at_its_previous_revision(
 ) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0099_fails.py").write_text(FAILING_REVISION)
+    head = migrate.head_revision()
+    assert head is not None
+    (scripts / "versions" / "0099_fails.py").write_text(FAILING_REVISION.format(head=head))
     engine = create_engine(empty_database_url)
     try:
-        await migrate.upgrade(engine, "0001", script_location=scripts)
+        await migrate.upgrade(engine, head, script_location=scripts)
         with pytest.raises(DBAPIError):
             await migrate.upgrade(engine, "head", script_location=scripts)
-        assert await migrate.current_revision(engine) == "0001"
+        assert await migrate.current_revision(engine) == head
         async with engine.connect() as connection:
             assert "half_done" not in await connection.run_sync(_tables)
     finally:
@@ -130,6 +133,6 @@ def test_db_upgrade_command_migrates_the_configured_database(empty_database_url:
     runner = CliRunner()
     result = runner.invoke(cli, ["--database-url", empty_database_url, "db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "at revision 0001" in result.output
+    assert f"at revision {migrate.head_revision()}" in result.output
     current = runner.invoke(cli, ["--database-url", empty_database_url, "db", "current"])
     assert "up to date" in current.output
