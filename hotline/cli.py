@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "init": "hotline.config.cli:init_command",
     "check": "hotline.config.cli:check_command",
     "db": "hotline.db.cli:db_group",
+    "ivr": "hotline.ivr.cli:ivr_group",
     "staff": "hotline.planning.staffing_cli:staff_command",
     "simulate": "hotline.planning.simulate_cli:simulate_command",
 }
