@@ -1,5 +1,6 @@
-"""`hotline init` loads a hotline configuration (a shipped template or a file) into the database;
-`hotline check` validates a file without touching any database."""
+"""`hotline init` loads a hotline configuration (a shipped template, with the IVR flows of its
+lines, or a file) into the database; `hotline check` validates a file without touching any
+database."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hotline.config.loader import load_config, template_path
+from hotline.config.loader import load_config, template_flows, template_path
 from hotline.core.errors import InvalidConfiguration
 
 
@@ -30,20 +31,28 @@ from hotline.core.errors import InvalidConfiguration
 )
 @click.pass_context
 def init_command(ctx: click.Context, template: str | None, file: Path | None, force: bool) -> None:
-    """Migrate the database, then load a hotline configuration into it (all or nothing).
+    """Migrate the database, then load a hotline configuration into it (all or nothing). A
+    template's IVR flows are published for its lines in the same transaction.
 
     Sign-in passwords are generated for the configuration's users and printed once."""
+    from hotline.config.service import ImportSummary, LineFlow
     from hotline.db.cli import command_settings, fail, run_async, shown_url
 
     if (template is None) == (file is None):
         raise click.UsageError("give either --template NAME or --file PATH")
+    flows: list[LineFlow] = []
     try:
         config = load_config(template_path(template) if template is not None else Path(str(file)))
+        if template is not None:
+            flows = [
+                LineFlow.from_file(line, path, actor="hotline init", note=f"template {template!r}")
+                for line, path in template_flows(template).items()
+            ]
     except InvalidConfiguration as exc:
         fail(exc.message)
     settings = command_settings(ctx)
 
-    async def run() -> tuple[str | None, dict[str, int], dict[str, str]]:
+    async def run() -> tuple[str | None, ImportSummary]:
         from hotline.app import build_app
         from hotline.config.service import import_config
         from hotline.db import migrate
@@ -52,15 +61,26 @@ def init_command(ctx: click.Context, template: str | None, file: Path | None, fo
         try:
             await migrate.upgrade(app.engine)
             async with app.sessions() as session:
-                summary = await import_config(session=session, config=config, replace=force)
-            return await migrate.current_revision(app.engine), summary.counts, summary.passwords
+                summary = await import_config(
+                    session=session, config=config, replace=force, flows=flows, bus=app.bus
+                )
+            return await migrate.current_revision(app.engine), summary
         finally:
             await app.close()
 
-    revision, counts, passwords = run_async(run())
+    revision, summary = run_async(run())
     source = f"template {template!r}" if template is not None else str(file)
     click.echo(f"Database {shown_url(settings)} at revision {revision}.")
-    click.echo(f"Loaded {source}: {_counts(counts)}.")
+    click.echo(f"Loaded {source}: {_counts(summary.counts)}.")
+    for published in summary.flows:
+        for warning in published.warnings:
+            click.echo(f"warning: {warning}")
+        version = published.version
+        click.echo(
+            f"Published IVR flow {version.name!r} as version {version.version} "
+            f"of line {version.line_id!r}."
+        )
+    passwords = summary.passwords
     if passwords:
         kind = "Demo sign-in passwords" if template is not None else "Sign-in passwords"
         click.echo(

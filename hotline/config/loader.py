@@ -38,6 +38,7 @@ from hotline.core.yamlfile import (
     shipped_names,
     shipped_path,
 )
+from hotline.ivr.loader import template_path as flow_template
 from hotline.routing.types import OverflowAction
 from hotline.users.models import Role
 
@@ -91,6 +92,17 @@ def template_names() -> list[str]:
 def template_path(name: str) -> Path:
     """A configuration shipped with Hotline (`covid`)."""
     return shipped_path(_templates(), name)
+
+
+def template_flows(name: str) -> dict[str, Path]:
+    """The IVR flows a shipped configuration comes with, by the id of the line each is for: files
+    of `hotline/ivr/templates`, published by `hotline init --template NAME`."""
+    return {line: flow_template(flow) for line, flow in _TEMPLATE_FLOWS.get(name, {}).items()}
+
+
+_TEMPLATE_FLOWS: dict[str, dict[str, str]] = {"covid": {"city": "covid"}}
+"""Configuration template -> {line id: IVR template}. The covid flow is the city line's only: the
+health ministry's line is a target it transfers to, with no menu of its own."""
 
 
 def _templates() -> Traversable:

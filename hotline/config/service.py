@@ -3,13 +3,15 @@ it back in the file format, and turn it into the routing engine's specs.
 
 Import is one transaction: it either writes every record or, on any failure (a database constraint
 included), leaves the database exactly as it was. Replacing an existing configuration erases it in
-that same transaction, so a failed replace keeps the old one."""
+that same transaction, so a failed replace keeps the old one. IVR flows for the new lines (those a
+template ships with) are published in that transaction too: a flow refused refuses the import."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select
@@ -19,7 +21,10 @@ from hotline.calendars.hours import WEEKDAYS, BusinessHours, Holiday
 from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
 from hotline.config.schemas import CalendarConfig, HotlineConfig
 from hotline.contacts.models import Contact, WrapUpCode
-from hotline.core.errors import Conflict, InvalidConfiguration
+from hotline.core.errors import Conflict, HotlineError, InvalidConfiguration
+from hotline.core.events import EventBus
+from hotline.core.yamlfile import read_file
+from hotline.ivr.service import PublishResult, publish_flow
 from hotline.lines.models import Line
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
 from hotline.routing.types import (
@@ -57,12 +62,32 @@ _ERASE_ORDER: tuple[Any, ...] = (
 ANSWERING_ROLES = frozenset({Role.AGENT, Role.DEPARTMENT_SPECIALIST})
 
 
+@dataclass(frozen=True, slots=True)
+class LineFlow:
+    """An IVR flow to publish for one of the configuration's lines, as part of its import."""
+
+    line_id: str
+    source: str
+    filename: str
+    actor: str
+    note: str | None = None
+
+    @classmethod
+    def from_file(
+        cls, line_id: str, path: Path, *, actor: str, note: str | None = None
+    ) -> LineFlow:
+        """The flow in `path` (`InvalidConfiguration` when it cannot be read)."""
+        return cls(line_id, read_file(path), str(path), actor, note)
+
+
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import wrote, and the sign-in passwords it generated (shown once, never stored)."""
+    """What an import wrote, the sign-in passwords it generated (shown once, never stored), and
+    the IVR flow versions it published."""
 
     counts: dict[str, int]
     passwords: dict[str, str] = field(default_factory=dict)
+    flows: list[PublishResult] = field(default_factory=list)
 
 
 class RoutingSpecs(NamedTuple):
@@ -95,11 +120,16 @@ async def import_config(
     replace: bool = False,
     passwords: Mapping[str, str] | None = None,
     password_cost: ScryptCost = DEFAULT_COST,
+    flows: Sequence[LineFlow] = (),
+    bus: EventBus | None = None,
 ) -> ImportSummary:
     """Write `config` into an empty database, or over the current one with `replace` (which
     erases configuration, users and contacts first). Users get the given `passwords`, or generated
-    ones, returned in the summary. One transaction: a savepoint if the session is already in one
-    (the caller then commits), otherwise its own, committed here."""
+    ones, returned in the summary. Then each of `flows` is published for its line (as the line's
+    newest version: flow history outlives a replace); a refused flow fails the whole import.
+    One transaction: a savepoint if the session is already in one (the caller then commits and
+    publishes the summary's `flows[i].event`), otherwise its own, committed here, after which the
+    flows' events go to `bus`."""
     owns_transaction = not session.in_transaction()
     if not replace:
         # Refuse early, before the slow password hashing; checked again inside the transaction.
@@ -117,8 +147,12 @@ async def import_config(
         await _write(session, config, hashes)
         await session.flush()
         counts = await configuration_counts(session=session)
+        published = [await _publish(session, flow) for flow in flows]
+    if owns_transaction and bus is not None:
+        for result in published:
+            await bus.publish(result.event)
     generated = {name: pw for name, pw in chosen.items() if name not in given}
-    return ImportSummary(counts=counts, passwords=generated)
+    return ImportSummary(counts=counts, passwords=generated, flows=published)
 
 
 async def export_config(*, session: AsyncSession) -> HotlineConfig:
@@ -234,6 +268,25 @@ async def _refuse_if_configured(session: AsyncSession) -> None:
             "use --force to replace it (this erases its configuration, users and contacts)",
             counts=counts,
         )
+
+
+async def _publish(session: AsyncSession, flow: LineFlow) -> PublishResult:
+    try:
+        return await publish_flow(
+            session=session,
+            line_id=flow.line_id,
+            source=flow.source,
+            actor=flow.actor,
+            filename=flow.filename,
+            note=flow.note,
+        )
+    except HotlineError as exc:
+        # Same kind of error, saying what was refused and that the import went with it.
+        raise type(exc)(
+            f"the IVR flow {flow.filename} for line {flow.line_id!r} was refused, so nothing was "
+            f"imported:\n{exc.message}",
+            **{**exc.details, "line_id": flow.line_id, "flow": flow.filename},
+        ) from exc
 
 
 async def _hash_all(passwords: Mapping[str, str], cost: ScryptCost) -> dict[str, str]:

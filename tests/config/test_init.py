@@ -1,6 +1,7 @@
 """`hotline init` and the import behind it: the covid template loads on SQLite (command line) and
-PostgreSQL (service), a second init is refused unless forced, and a failed import, even one that
-fails late on a database constraint, leaves the database exactly as it was."""
+PostgreSQL (service), with its IVR flow live on the city line, a second init is refused unless
+forced, and a failed import, even one that fails late on a database constraint or on a refused IVR
+flow, leaves the database exactly as it was."""
 
 from __future__ import annotations
 
@@ -19,17 +20,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.cli import cli
-from hotline.config.loader import load_config, parse_config, template_path
+from hotline.config.loader import load_config, parse_config, template_flows, template_path
 from hotline.config.schemas import AgentSkillConfig, HotlineConfig, OverflowConfig
 from hotline.config.service import (
+    LineFlow,
     configuration_counts,
     export_config,
     import_config,
     to_routing_specs,
 )
-from hotline.core.errors import Conflict
+from hotline.core.errors import Conflict, InvalidConfiguration
+from hotline.core.events import Event, InProcessBus
 from hotline.db import migrate
 from hotline.db.engine import create_engine, create_sessions
+from hotline.ivr.events import IvrFlowPublished
+from hotline.ivr.loader import load_flow
+from hotline.ivr.models import IvrFlowVersion
+from hotline.ivr.service import current_flow
 from hotline.routing.models import QueueOverflowRule
 from hotline.routing.types import OverflowAction
 from hotline.users.models import User
@@ -78,6 +85,25 @@ def test_init_loads_the_covid_template_and_prints_demo_passwords(tmp_path: Path)
     assert verify_password(passwords["agent07"], stored)
 
 
+def _flow_versions(database: Path) -> list[tuple[str, int, int, str]]:
+    with sqlite3.connect(database) as connection:
+        rows: list[tuple[str, int, int, str]] = connection.execute(
+            "SELECT line_id, version, is_current, published_by FROM ivr_flow_versions "
+            "ORDER BY line_id, version"
+        ).fetchall()
+    return rows
+
+
+def test_init_with_the_covid_template_publishes_the_city_lines_ivr_flow(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "init", "--template", "covid"])
+    assert result.exit_code == 0, result.output
+    assert "Published IVR flow 'City COVID-19 hotline' as version 1 of line 'city'." in (
+        result.output
+    )
+    assert "warning" not in result.output
+    assert _flow_versions(tmp_path / "hotline.db") == [("city", 1, 1, "hotline init")]
+
+
 def test_a_second_init_is_refused_and_force_replaces(tmp_path: Path) -> None:
     database = tmp_path / "hotline.db"
     asyncio.run(_import_small(f"sqlite+aiosqlite:///{database}"))
@@ -121,7 +147,9 @@ def test_init_from_the_installed_command(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Loaded template 'covid'" in done.stdout
+    assert "Published IVR flow 'City COVID-19 hotline' as version 1 of line 'city'." in done.stdout
     assert _rows(tmp_path / "hotline.db", "agent_skills") > 40
+    assert _flow_versions(tmp_path / "hotline.db") == [("city", 1, 1, "hotline init")]
 
 
 def test_init_with_an_invalid_file_touches_no_database(tmp_path: Path) -> None:
@@ -163,6 +191,86 @@ async def test_the_covid_template_imports_and_exports_unchanged(
         assert verify_password(summary.passwords["admin"], admin.password_hash or "")
     assert to_routing_specs(exported) == to_routing_specs(config)
     assert exported.model_dump()["lines"][0]["number"] == "+74950001122"
+
+
+def _covid_flows() -> list[LineFlow]:
+    return [
+        LineFlow.from_file(line, path, actor="hotline init")
+        for line, path in template_flows("covid").items()
+    ]
+
+
+async def test_the_covid_template_imports_with_its_ivr_flow_current_on_the_city_line(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    bus = InProcessBus()
+    seen: list[Event] = []
+    bus.subscribe(seen.append)
+    async with sessions() as session:
+        summary = await import_config(
+            session=session,
+            config=load_config(template_path("covid")),
+            flows=_covid_flows(),
+            bus=bus,
+            password_cost=FAST_HASHING,
+        )
+    assert [(r.version.line_id, r.version.version, r.warnings) for r in summary.flows] == [
+        ("city", 1, ())
+    ]
+    async with sessions() as session:
+        current = await current_flow(session=session, line_id="city")
+        assert await current_flow(session=session, line_id="health_ministry") is None
+    assert current is not None
+    assert current.version == 1
+    assert current.flow == load_flow(template_flows("covid")["city"]).flow
+    assert seen == [summary.flows[0].event]
+    assert isinstance(seen[0], IvrFlowPublished)
+
+
+async def test_a_replacing_import_publishes_the_flow_as_the_lines_next_version(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    config = load_config(template_path("covid"))
+    for replace in (False, True):
+        async with sessions() as session:
+            await import_config(
+                session=session,
+                config=config,
+                replace=replace,
+                flows=_covid_flows(),
+                password_cost=FAST_HASHING,
+            )
+    async with sessions() as session:
+        current = await current_flow(session=session, line_id="city")
+        versions = (await session.scalars(select(IvrFlowVersion.version))).all()
+    assert current is not None
+    assert (current.version, sorted(versions)) == (2, [1, 2])
+
+
+async def test_a_refused_ivr_flow_fails_the_whole_import(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    (good,) = _covid_flows()
+    assert "    queue: english\n" in good.source
+    source = good.source.replace("    queue: english\n", "    queue: englsh\n")
+    broken = LineFlow("city", source, "covid.yaml", actor="hotline init")
+    async with sessions() as session:
+        with pytest.raises(InvalidConfiguration) as caught:
+            await import_config(
+                session=session,
+                config=load_config(template_path("covid")),
+                flows=[broken],
+                password_cost=FAST_HASHING,
+            )
+    assert caught.value.message.splitlines()[0] == (
+        "the IVR flow covid.yaml for line 'city' was refused, so nothing was imported:"
+    )
+    assert "steps.to_english.queue: unknown queue 'englsh'; did you mean 'english'?" in (
+        caught.value.message
+    )
+    async with sessions() as session:
+        assert set((await configuration_counts(session=session)).values()) == {0}
+        assert await session.scalar(select(func.count()).select_from(IvrFlowVersion)) == 0
 
 
 async def test_import_refuses_a_configured_database(
