@@ -2,10 +2,13 @@
 
 Part of Hotline's hand-written SIP stack (no Python SIP library fits asyncio and production).
 - Server side (`DigestAuthenticator`): challenges with one WWW-Authenticate (or
-  Proxy-Authenticate) per algorithm, SHA-256 first then MD5 (RFC 8760 §2.4: clients pick the
-  first they support), always with qop=auth. Nonces are stateless (timestamp + random, signed
-  with an HMAC), expire after a configurable time and then earn `stale=true` (RFC 7616 §3.3) so
-  a phone retries without asking its user; a nonce count that does not grow is treated as stale.
+  Proxy-Authenticate) per configured algorithm, in order of preference (RFC 8760 §2.4), always
+  with qop=auth. The default offers MD5 only: of the real clients tested, SIPp 3.6 answers only
+  the first challenge and only in MD5, and baresip 1.0 refuses to register at all when a SHA-256
+  challenge is present. A fleet of RFC 8760 phones can be offered ("SHA-256", "MD5").
+  Nonces are stateless (timestamp + random, signed with an HMAC), expire after a configurable
+  time and then earn `stale=true` (RFC 7616 §3.3) so a phone retries without asking its user;
+  a nonce count that does not grow is treated as stale (no replays).
   An unknown user is checked against a dummy secret, so it fails exactly like a wrong password:
   callers answer both with the same 403, and nothing tells which one it was.
 - Credentials come from a `CredentialStore` (`lookup(username, realm=, algorithm=) -> HA1`), so
@@ -276,7 +279,7 @@ class DigestAuthenticator:
         *,
         realm: str,
         store: CredentialStore,
-        algorithms: Iterable[str] = ("MD5", "SHA-256"),
+        algorithms: Iterable[str] = ("MD5",),
         nonce_ttl: float = 300.0,
         clock: Callable[[], float] = time.time,
         secret: bytes | None = None,

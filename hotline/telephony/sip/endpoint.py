@@ -199,8 +199,8 @@ class IncomingCall:
             endpoint,
             role=Role.UAS,
             call_id=request.call_id,
-            local=request.to,
-            remote=request.from_,
+            local=request.to.without_tag(),
+            remote=request.from_.without_tag(),
             local_tag=self.local_tag,
             remote_tag=request.from_.tag or "",
             remote_target=contact[0].uri,
@@ -210,8 +210,6 @@ class IncomingCall:
             transport=self.source.transport,
             peer=self.source.destination if endpoint.config.symmetric else None,
         )
-        dialog.local.params.pop("tag", None)
-        dialog.remote.params.pop("tag", None)
         dialog.local_sdp = answer
         dialog.remote_sdp = self.offer
         dialog.media = media
@@ -326,9 +324,8 @@ class _OutgoingCall:
         except SipParseError:
             contacts = []
         target = contacts[0].uri if contacts and contacts[0].uri is not None else self.target
-        remote = response.to
-        remote_tag = remote.tag or ""
-        remote.params.pop("tag", None)
+        remote_tag = response.to.tag or ""
+        remote = response.to.without_tag()
         local = NameAddr(uri=self.local.uri, display_name=self.local.display_name)
         return Dialog(
             self.endpoint,

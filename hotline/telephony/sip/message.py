@@ -16,10 +16,12 @@ production use; this module is its foundation and follows RFC 3261 closely:
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from hotline.telephony.sip.errors import SipParseError
 
@@ -149,6 +151,7 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-_.]+)$")
 _PORT_RE = re.compile(r"^[0-9]{1,5}$")
 _STATUS_LINE_RE = re.compile(r"^(SIP/\d+\.\d+) ([0-9]{3}) ?(.*)$")
+_T = TypeVar("_T")
 _UNPRINTABLE_RE = re.compile(r"[^\x20-\x7e]")
 # sent-protocol = name SLASH version SLASH transport, LWS allowed around the slashes (§20.42).
 _VIA_RE = re.compile(
@@ -166,6 +169,7 @@ def reason_phrase(status: int) -> str:
     return REASON_PHRASES.get(status) or REASON_PHRASES.get(status // 100 * 100, "Unknown")
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_name(name: str) -> str:
     """The long, conventionally capitalised form of a header name (`i` -> `Call-ID`)."""
     key = name.lower()
@@ -173,6 +177,7 @@ def canonical_name(name: str) -> str:
     return _CANONICAL.get(key) or "-".join(part.capitalize() for part in key.split("-"))
 
 
+@functools.lru_cache(maxsize=1024)
 def header_key(name: str) -> str:
     """The lookup key of a header name: lower case, compact forms expanded."""
     key = name.lower()
@@ -482,6 +487,13 @@ class NameAddr:
         name = f"{quote(self.display_name)} " if self.display_name else ""
         return f"{name}<{self.uri_text}>{format_params(self.params)}"
 
+    def without_tag(self) -> NameAddr:
+        params = {k: v for k, v in self.params.items() if k != "tag"}
+        uri = self.uri.copy() if self.uri is not None else None
+        return NameAddr(
+            uri=uri, display_name=self.display_name, params=params, raw_uri=self.raw_uri
+        )
+
     def with_tag(self, tag: str) -> NameAddr:
         params = dict(self.params)
         params["tag"] = tag
@@ -566,15 +578,17 @@ class Headers:
     """Ordered, case-insensitive, multi-valued header fields. Compact names are expanded;
     list-valued headers hold one entry per value."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "version")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         # (lookup key, display name, value)
         self._items: list[tuple[str, str, str]] = []
+        self.version = 0  # bumped by every change, so that parsed views can be cached
         for name, value in items:
             self.add(name, value)
 
     def add(self, name: str, value: str, *, first: bool = False) -> None:
+        self.version += 1
         entry = (header_key(name), canonical_name(name), value)
         if first:
             self._items.insert(0, entry)
@@ -594,6 +608,7 @@ class Headers:
 
     def set(self, name: str, value: str) -> None:
         """Replace every value of `name` by one value, in place of the first one."""
+        self.version += 1
         key = header_key(name)
         for i, (k, _, _) in enumerate(self._items):
             if k == key:
@@ -604,6 +619,7 @@ class Headers:
 
     def replace_first(self, name: str, value: str) -> None:
         """Replace the first value of `name` (e.g. the top Via), keeping the others."""
+        self.version += 1
         key = header_key(name)
         for i, (k, display, _) in enumerate(self._items):
             if k == key:
@@ -612,10 +628,12 @@ class Headers:
         self._items.append((key, canonical_name(name), value))
 
     def remove(self, name: str) -> None:
+        self.version += 1
         key = header_key(name)
         self._items = [e for e in self._items if e[0] != key]
 
     def pop_first(self, name: str) -> str | None:
+        self.version += 1
         key = header_key(name)
         for i, (k, _, v) in enumerate(self._items):
             if k == key:
@@ -655,6 +673,19 @@ class SipMessage:
     def __init__(self, headers: Headers | None = None, body: bytes = b"") -> None:
         self.headers = headers if headers is not None else Headers()
         self.body = body
+        self._views: dict[str, tuple[Headers, int, Any]] = {}
+
+    def _view(self, name: str, build: Callable[[], _T]) -> _T:
+        """A parsed header view, cached until the headers change. Views are shared: treat
+        them as read-only (copy before changing, e.g. `NameAddr.without_tag`)."""
+        headers = self.headers
+        cached = self._views.get(name)
+        if cached is not None and cached[0] is headers and cached[1] == headers.version:
+            value: _T = cached[2]
+            return value
+        value = build()
+        self._views[name] = (headers, headers.version, value)
+        return value
 
     # Typed views. Each parses on demand and raises SipParseError(400) when the header is broken.
 
@@ -667,6 +698,9 @@ class SipMessage:
 
     @property
     def cseq(self) -> CSeq:
+        return self._view("cseq", self._cseq)
+
+    def _cseq(self) -> CSeq:
         value = self.headers.get("cseq")
         if value is None:
             raise SipParseError(400, "Missing CSeq header")
@@ -674,6 +708,9 @@ class SipMessage:
 
     @property
     def from_(self) -> NameAddr:
+        return self._view("from", self._from)
+
+    def _from(self) -> NameAddr:
         value = self.headers.get("from")
         if value is None:
             raise SipParseError(400, "Missing From header")
@@ -681,6 +718,9 @@ class SipMessage:
 
     @property
     def to(self) -> NameAddr:
+        return self._view("to", self._to)
+
+    def _to(self) -> NameAddr:
         value = self.headers.get("to")
         if value is None:
             raise SipParseError(400, "Missing To header")
@@ -692,6 +732,9 @@ class SipMessage:
 
     @property
     def top_via(self) -> Via:
+        return self._view("top_via", self._top_via)
+
+    def _top_via(self) -> Via:
         value = self.headers.get("via")
         if value is None:
             raise SipParseError(400, "Missing Via header")
@@ -700,7 +743,12 @@ class SipMessage:
     @property
     def contacts(self) -> list[NameAddr]:
         """Contact values; empty for none. A `*` Contact is reported by `contact_is_star`."""
-        return [NameAddr.parse(v, "Contact") for v in self.headers.get_all("contact") if v != "*"]
+        return self._view(
+            "contacts",
+            lambda: [
+                NameAddr.parse(v, "Contact") for v in self.headers.get_all("contact") if v != "*"
+            ],
+        )
 
     @property
     def contact_is_star(self) -> bool:
@@ -1011,7 +1059,7 @@ def make_response(
     to_value = out.get("to")
     if to_value is not None and status != 100:
         try:
-            to = NameAddr.parse(to_value, "To")
+            to: NameAddr | None = request.to
         except SipParseError:
             to = None
         if to is not None and to.tag is None:

@@ -36,8 +36,15 @@ from hotline.telephony.sip.message import (
     SipResponse,
     make_response,
     new_branch,
+    new_tag,
 )
-from hotline.telephony.sip.transport import UDP, Destination, Source, TransportLayer
+from hotline.telephony.sip.transport import (
+    UDP,
+    Destination,
+    Source,
+    TcpConnection,
+    TransportLayer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -369,23 +376,31 @@ class NonInviteClientTransaction(ClientTransaction):
 
 
 class ServerTransaction:
-    """Common part of the server transactions. The TU answers with `respond`."""
+    """Common part of the server transactions. The TU answers with `respond` / `reply`.
+
+    Once a transaction has answered for good, it keeps only what re-sending needs (the bytes and
+    where they go): at 1,000 requests a second, 64*T1 = 32 s of finished transactions must stay
+    small."""
 
     def __init__(self, layer: TransactionLayer, request: SipRequest, source: Source) -> None:
         self.layer = layer
-        self.request = request
+        self._request: SipRequest | None = request
         self.source = source
         self.key = _server_key(request)
+        self.method = request.method
         self.state = State.TRYING
-        self.last_response: SipResponse | None = None
+        self.last_status: int | None = None
         self.to_tag: str | None = None  # the tag the TU answers with (CANCEL's 200 reuses it)
         self.retransmissions = 0
         self._data: bytes | None = None
+        self._route: TcpConnection | Destination | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
 
     @property
-    def method(self) -> str:
-        return self.request.method
+    def request(self) -> SipRequest:
+        if self._request is None:
+            raise RuntimeError("the transaction has finished; its request was released")
+        return self._request
 
     @property
     def reliable(self) -> bool:
@@ -394,7 +409,7 @@ class ServerTransaction:
     @property
     def answered(self) -> bool:
         """A final response has been sent."""
-        return self.last_response is not None and self.last_response.status >= 200
+        return self.last_status is not None and self.last_status >= 200
 
     def _start_timer(self, name: str, delay: float, callback: Callable[[], None]) -> None:
         self._cancel_timer(name)
@@ -406,20 +421,30 @@ class ServerTransaction:
             handle.cancel()
 
     def _send(self, response: SipResponse) -> None:
-        self.last_response = response
+        transport = self.layer.transport
+        self.last_status = response.status
+        try:
+            self._route = transport.response_route(response, self.source)
+        except SipParseError as exc:  # our own response: not expected
+            log.error("cannot route a %d response: %s", response.status, exc)
+            return
         self._data = response.encode()
-        self.layer.transport.send_response(response, self.source)
+        transport.send_routed(self._data, self._route)
 
     def _resend(self) -> None:
-        if self.last_response is not None:
+        if self._data is not None and self._route is not None:
             self.retransmissions += 1
-            self.layer.count(f"resent_{self.last_response.status}")
-            self.layer.transport.send_response(self.last_response, self.source)
+            self.layer.count(f"resent_{self.last_status}")
+            self.layer.transport.send_routed(self._data, self._route)
+
+    def _release(self) -> None:
+        self._request = None
 
     def _terminate(self) -> None:
         self.state = State.TERMINATED
         for name in list(self._timers):
             self._cancel_timer(name)
+        self._release()
         self.layer._remove_server(self)
 
     def respond(self, response: SipResponse) -> None:
@@ -435,8 +460,11 @@ class ServerTransaction:
         content_type: str | None = None,
     ) -> SipResponse:
         """Build a response to this transaction's request (with its To tag) and send it."""
+        request = self.request
+        if self.to_tag is None and status > 100 and request.to.tag is None:
+            self.to_tag = new_tag()
         response = make_response(
-            self.request,
+            request,
             status,
             reason,
             to_tag=self.to_tag,
@@ -444,8 +472,6 @@ class ServerTransaction:
             body=body,
             content_type=content_type,
         )
-        if self.to_tag is None and status > 100:
-            self.to_tag = response.to.tag
         self.respond(response)
         return response
 
@@ -469,9 +495,12 @@ class InviteServerTransaction(ServerTransaction):
             if self.state is State.ACCEPTED and 200 <= response.status < 300:
                 self.layer.transport.send_response(response, self.source)  # a 2xx re-send
             return
+        if self._request is None:
+            return
         self._send(response)
         if response.status < 200:
             return
+        self._release()
         t = self.layer.timers
         if response.status < 300:
             self.state = State.ACCEPTED
@@ -492,7 +521,7 @@ class InviteServerTransaction(ServerTransaction):
 
     def _timer_h(self) -> None:
         if self.state is State.COMPLETED:
-            log.info("no ACK for the final response to INVITE %s", self.request.call_id)
+            log.info("no ACK for the final response to an INVITE (key %s)", self.key[0])
             self._terminate()
 
     def receive(self, request: SipRequest) -> None:
@@ -524,6 +553,7 @@ class NonInviteServerTransaction(ServerTransaction):
             self.state = State.PROCEEDING
             return
         self.state = State.COMPLETED
+        self._release()
         self._start_timer("J", 0.0 if self.reliable else 64 * self.layer.timers.t1, self._terminate)
 
     def receive(self, request: SipRequest) -> None:

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 UDP = "UDP"
 TCP = "TCP"
 DEFAULT_PORT = 5060
+UDP_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,13 @@ class TransportLayer:
                 lambda: _UdpProtocol(self), local_addr=(self.config.bind_host, port)
             )
             self._udp = transport
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # Room for bursts (the kernel caps it at net.core.rmem_max / wmem_max): a full
+                # buffer drops datagrams, which then cost a 500 ms retransmission.
+                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
             port = transport.get_extra_info("sockname")[1]
         if self.config.tcp:
             self._server = await asyncio.start_server(
@@ -377,30 +385,43 @@ class TransportLayer:
         """Send a response where RFC 3261 §18.2.2 / RFC 3581 §4 say; never raises (a response
         that cannot be delivered is logged: the transaction's timers handle the rest)."""
         try:
-            self._send_response(response, source)
+            route = self.response_route(response, source)
+            self.send_routed(response.encode(), route)
         except (TransportError, OSError, SipParseError) as exc:
             log.info("cannot send %d response: %s", response.status, exc)
 
-    def _send_response(self, response: SipResponse, source: Source | None) -> None:
-        data = response.encode()
+    def response_route(
+        self, response: SipResponse, source: Source | None
+    ) -> TcpConnection | Destination:
+        """Where a response goes: the request's TCP connection while it is open, else the
+        address §18.2.2 / RFC 3581 derive from the top Via. Worked out once per transaction."""
         via = response.top_via
         if via.transport == TCP:
             connection = source.connection if source is not None else None
             if connection is not None and not connection.closed:
-                connection.write(data)
-                return
-            destination = self.response_destination(via)
-            existing = self._connections.get((destination.host, destination.port))
-            if existing is not None and not existing.closed:
-                existing.write(data)
-                return
-            self._spawn(self._connect_and_send(data, destination))
-            return
-        destination = self.response_destination(via)
-        if not is_ip(destination.host):
-            self._spawn(self._resolve_and_send(data, destination))
-            return
-        self._sendto(data, destination)
+                return connection
+        return self.response_destination(via)
+
+    def send_routed(self, data: bytes, route: TcpConnection | Destination) -> None:
+        """Send response bytes along a route from `response_route`; never raises."""
+        try:
+            if isinstance(route, TcpConnection):
+                if not route.closed:
+                    route.write(data)
+                    return
+                route = Destination(TCP, route.remote[0], route.remote[1])
+            if route.transport == TCP:
+                existing = self._connections.get((route.host, route.port))
+                if existing is not None and not existing.closed:
+                    existing.write(data)
+                else:
+                    self._spawn(self._connect_and_send(data, route))
+            elif not is_ip(route.host):
+                self._spawn(self._resolve_and_send(data, route))
+            else:
+                self._sendto(data, route)
+        except (TransportError, OSError) as exc:
+            log.info("cannot send a response to %s: %s", route, exc)
 
     def response_destination(self, via: Via) -> Destination:
         received = via.params.get("received")
