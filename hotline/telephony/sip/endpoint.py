@@ -174,7 +174,8 @@ class IncomingCall:
         return headers
 
     def ring(self, *, early_media: SessionDescription | None = None) -> None:
-        """180 Ringing, or 183 Session Progress carrying an SDP answer for early media."""
+        """180 Ringing, or 183 Session Progress carrying an SDP answer for early media (prompts
+        before the answer); that answer is final for the offer, so `answer()` must repeat it."""
         self._check_pending()
         if early_media is None:
             self.tx.reply(180, headers=self._dialog_headers())
@@ -204,7 +205,7 @@ class IncomingCall:
             local_tag=self.local_tag,
             remote_tag=request.from_.tag or "",
             remote_target=contact[0].uri,
-            route_set=request.record_routes,
+            route_set=list(request.record_routes),
             local_cseq=0,
             remote_cseq=request.cseq.seq,
             transport=self.source.transport,
@@ -393,6 +394,12 @@ class Endpoint:
         self._transactions = TransactionLayer(transport, self, config.timers)
         self._transport = transport
         await transport.start()
+        if self.admission is None and config.bind_host not in ("127.0.0.1", "::1", "localhost"):
+            log.warning(
+                "SIP endpoint on %s admits every inbound INVITE: give it a CallAdmission "
+                "(trunk addresses, digest) before exposing it",
+                config.bind_host,
+            )
         self._housekeeping = asyncio.create_task(self._housekeep())
 
     async def close(self, *, hangup_timeout: float = 2.0) -> None:
@@ -722,19 +729,34 @@ class Endpoint:
             on_progress=on_progress,
             explicit_destination=explicit,
         )
-        extra = list(headers)
+        try:
+            return await self._invite(call, offer, list(headers), ring_timeout)
+        except asyncio.CancelledError:
+            # The caller gave up: a 2xx already in hangs up at once, a later one when it comes.
+            call.abandoned = True
+            if call.dialog is not None:
+                self.spawn(call.dialog.bye())
+            raise
+
+    async def _invite(
+        self,
+        call: _OutgoingCall,
+        offer: SessionDescription,
+        extra: list[tuple[str, str]],
+        ring_timeout: float | None,
+    ) -> Dialog:
         deadline = None if ring_timeout is None else self.loop.time() + ring_timeout
         final: SipResponse | None = None
         for attempt in range(3):
             request = self._build_invite(call, offer, extra)
             tx = await self.transactions.send_request(
-                request, destination, on_response=call.on_response
+                request, call.destination, on_response=call.on_response
             )
             assert isinstance(tx, InviteClientTransaction)
-            final = await self._await_final(call, tx, deadline)
+            final = await self._await_final(tx, deadline)
             auth = (
-                authorization_for(final, credentials, "INVITE", target_uri, attempt=attempt)
-                if credentials is not None and final.status in (401, 407)
+                authorization_for(final, call.credentials, "INVITE", call.target, attempt=attempt)
+                if call.credentials is not None and final.status in (401, 407)
                 else None
             )
             if auth is None:
@@ -774,7 +796,7 @@ class Endpoint:
         return SipRequest("INVITE", call.target.copy(), headers, offer.encode())
 
     async def _await_final(
-        self, call: _OutgoingCall, tx: InviteClientTransaction, deadline: float | None
+        self, tx: InviteClientTransaction, deadline: float | None
     ) -> SipResponse:
         try:
             if deadline is None:
@@ -783,10 +805,9 @@ class Endpoint:
             try:
                 return await asyncio.wait_for(asyncio.shield(tx.final), remaining)
             except TimeoutError:
-                tx.cancel()
+                tx.cancel()  # ring timeout: CANCEL (§9.1), then the 487 (or a racing 2xx)
                 return await asyncio.shield(tx.final)
         except asyncio.CancelledError:
-            call.abandoned = True
             tx.cancel()
             raise
 

@@ -126,3 +126,21 @@ async def test_wrong_trunk_password_fails_with_the_trunks_status(
         )
     assert info.value.status == 403
     await finish_sipp(process, tmp_path, time_limit=15)
+
+
+async def test_cancelling_the_calling_task_sends_cancel(endpoint: Endpoint, tmp_path: Path) -> None:
+    process, uri = await sipp_uas(tmp_path, "uas_ring_forever.xml")
+    ringing = asyncio.Event()
+    task = asyncio.create_task(
+        endpoint.invite(
+            uri,
+            build_offer(address="127.0.0.1", port=OFFER_PORT),
+            on_progress=lambda response: ringing.set(),
+        )
+    )
+    await asyncio.wait_for(ringing.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()  # CANCEL seen, 487 ACKed
