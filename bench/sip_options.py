@@ -69,7 +69,7 @@ async def run_load(
     seconds: float,
     extra: list[str],
 ) -> dict[str, Any]:
-    workdir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     calls = int(rate * seconds)
     args = [
         shutil.which("sipp") or "/usr/bin/sipp", f"{LOOPBACK}:{endpoint.port}",

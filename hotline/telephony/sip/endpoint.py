@@ -365,7 +365,9 @@ class Endpoint:
         self.stats: dict[str, int] = {}
         self._dialogs: dict[tuple[str, str, str], Dialog] = {}
         self._incoming: dict[tuple[str, ...], IncomingCall] = {}
-        self._recent: OrderedDict[tuple[str, str, int], tuple[str, float]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str, int], tuple[tuple[str, ...], str, float]] = (
+            OrderedDict()
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._housekeeping: asyncio.Task[None] | None = None
         self._transport: TransportLayer | None = None
@@ -587,6 +589,10 @@ class Endpoint:
             else:
                 tx.reply(501)
             return
+        unsupported = [r for r in request.header_tokens("require") if r not in SUPPORTED_EXTENSIONS]
+        if unsupported:
+            tx.reply(420, headers=[("Unsupported", ", ".join(unsupported))])
+            return
         in_dialog_tag = request.to.tag
         if in_dialog_tag is not None:
             dialog = self._dialogs.get((request.call_id, in_dialog_tag, request.from_.tag or ""))
@@ -595,12 +601,8 @@ class Endpoint:
                 return
             dialog.handle_request(request, tx)
             return
-        if self._merged(request):
+        if self._merged(request, tx):
             tx.reply(482)
-            return
-        unsupported = [r for r in request.header_tokens("require") if r not in SUPPORTED_EXTENSIONS]
-        if unsupported:
-            tx.reply(420, headers=[("Unsupported", ", ".join(unsupported))])
             return
         if method == "OPTIONS":
             tx.reply(200, headers=self.capability_headers())
@@ -613,14 +615,19 @@ class Endpoint:
         else:  # BYE, INFO outside any dialog
             tx.reply(481)
 
-    def _merged(self, request: SipRequest) -> bool:
-        """§8.2.2.2: same From tag, Call-ID and CSeq as a recent request, another branch."""
+    def _merged(self, request: SipRequest, tx: ServerTransaction) -> bool:
+        """§8.2.2.2: same From tag, Call-ID and CSeq as a transaction still in progress, but
+        another transaction (the same request reached us twice, by two paths)."""
         key = (request.from_.tag or "", request.call_id, request.cseq.seq)
-        branch = request.top_via.branch or ""
         seen = self._recent.get(key)
-        if seen is not None and seen[0] != branch:
+        if (
+            seen is not None
+            and seen[0] != tx.key
+            and seen[0] in self.transactions.server
+            and seen[1] == request.method
+        ):
             return True
-        self._recent[key] = (branch, time.monotonic())
+        self._recent[key] = (tx.key, request.method, time.monotonic())
         if len(self._recent) > 10_000:
             self._recent.popitem(last=False)
         return False
@@ -628,7 +635,7 @@ class Endpoint:
     def _purge_recent(self) -> None:
         cutoff = time.monotonic() - 64 * self.config.timers.t1
         while self._recent:
-            key, (_, when) = next(iter(self._recent.items()))
+            key, (_, _, when) = next(iter(self._recent.items()))
             if when > cutoff:
                 break
             del self._recent[key]

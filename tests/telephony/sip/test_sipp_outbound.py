@@ -100,10 +100,11 @@ async def test_ring_timeout_cancels_the_call(endpoint: Endpoint, tmp_path: Path)
     assert endpoint.dialogs == []
 
 
+@pytest.mark.parametrize("scenario", ["uas_auth.xml", "uas_proxy_auth.xml"], ids=["401", "407"])
 async def test_digest_challenge_from_a_trunk_is_answered(
-    endpoint: Endpoint, tmp_path: Path
+    endpoint: Endpoint, tmp_path: Path, scenario: str
 ) -> None:
-    process, uri = await sipp_uas(tmp_path, "uas_auth.xml")
+    process, uri = await sipp_uas(tmp_path, scenario)
     dialog = await endpoint.invite(
         uri,
         build_offer(address="127.0.0.1", port=OFFER_PORT),
