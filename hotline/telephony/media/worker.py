@@ -2,7 +2,7 @@
 
 The control process never touches packets; it sends commands over the control channel and gets
 events back. Here, on uvloop, each endpoint owns an RTP and an RTCP socket bound to the configured
-media address; one 10 ms pacer sends the frames of every prompt being played, received packets
+media address; one 5 ms pacer sends the frames of every prompt being played, received packets
 are relayed between bridged endpoints as they arrive, and a half-second housekeeping pass sends
 RTCP, detects RTP timeouts and flushes recordings. File reads and writes run in one file thread,
 so the packet loop never blocks.
@@ -46,10 +46,11 @@ from hotline.telephony.media.stats import LegQuality, ReceiveStats
 
 log = logging.getLogger("hotline.media.worker")
 
-TICK = 0.010  # pacer period: a divisor of every ptime we send (10, 20, 30, 40 ms)
+TICK = 0.005  # pacer period: a divisor of every ptime we send (10 to 60 ms)
 HOUSEKEEPING = 0.5
 RATE = 8000
-MAX_CATCH_UP = 3  # frames sent at once by a pacer that fell behind; beyond that, skip
+WHEEL = 120  # pacer slots: 600 ms, a multiple of every ptime's tick count
+MAX_CATCH_UP = 8  # ticks (40 ms) a late pacer still sends; beyond that it skips
 _HEADER = struct.Struct("!BBHII")
 Address = tuple[Any, ...]
 
@@ -149,7 +150,8 @@ class Endpoint:
         "last_rx",
         "last_tx",
         "latched",
-        "next_due",
+        "slot",
+        "slots",
         "next_rtcp",
         "paced",
         "peer",
@@ -230,7 +232,8 @@ class Endpoint:
         self.player: Player | None = None
         self.digits_out: deque[list[dtmf.EventPacket]] | None = None
         self.paced = False
-        self.next_due = 0.0
+        self.slot = 0  # where on the pacer's wheel, while paced
+        self.slots = 4  # ticks per frame
         self.collector: Collector | None = None
         self.recorder: Recorder | None = None
 
@@ -508,7 +511,9 @@ class Worker:
             socket.AF_INET6 if ipaddress.ip_address(config.address).version == 6 else socket.AF_INET
         )
         self.endpoints: dict[str, Endpoint] = {}
-        self.paced: dict[Endpoint, None] = {}
+        # The pacer's timing wheel: slot i holds the legs whose next frame is due i ticks on.
+        self.wheel: list[dict[Endpoint, None]] = [{} for _ in range(WHEEL)]
+        self.wheel_position = 0  # the slot of `next_tick`
         self.prompts = PromptCache()
         # The one documented thread: blocking file work (prompts, recordings) happens here.
         self.files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="media-files")
@@ -516,6 +521,7 @@ class Worker:
         self.locks: dict[str, asyncio.Lock] = {}
         self.done: asyncio.Future[None] = self.loop.create_future()
         self.next_tick = 0.0
+        self._phase = 0
         self._tick_handle: asyncio.TimerHandle | None = None
         self._housekeeping_handle: asyncio.TimerHandle | None = None
         self.channel = Channel(control, self.loop, self.on_command, self.on_control_closed)
@@ -744,18 +750,22 @@ class Worker:
         return {"stopped": True}
 
     def update_pacing(self, endpoint: Endpoint) -> None:
-        """Put the endpoint under the pacer while it has something of its own to send."""
+        """Put the endpoint on the pacer's wheel while it has something of its own to send."""
         paced = endpoint.player is not None or endpoint.digits_out is not None
         if paced and not endpoint.paced:
             endpoint.paced = True
-            endpoint.next_due = self.next_tick
-            endpoint.gen_ts = endpoint.continue_ts(self.next_tick)
+            # Legs are spread over the ticks of one ptime, so no tick sends every frame at once.
+            endpoint.slots = max(1, round(endpoint.ptime / 1000 / TICK))
+            offset = self._phase % endpoint.slots
+            self._phase += 1
+            endpoint.slot = (self.wheel_position + offset) % WHEEL
+            self.wheel[endpoint.slot][endpoint] = None
+            endpoint.gen_ts = endpoint.continue_ts(self.next_tick + offset * TICK)
             endpoint.relay_src = -1  # marks the first generated frame (marker bit)
-            self.paced[endpoint] = None
         elif not paced and endpoint.paced:
             endpoint.paced = False
             endpoint.relay_src = None  # a relay that resumes re-anchors its timestamps
-            self.paced.pop(endpoint, None)
+            self.wheel[endpoint.slot].pop(endpoint, None)
 
     def finish_play(self, endpoint: Endpoint, reason: str, digit: str | None = None) -> None:
         player = endpoint.player
@@ -972,28 +982,32 @@ class Worker:
     # ----------------------------------------------------------------------------- timers
 
     def _tick(self) -> None:
-        """Send every frame that is due; a pacer that fell far behind skips rather than bursts."""
+        """Run every wheel slot that is due. A pacer that fell far behind (a stalled machine)
+        sends at most MAX_CATCH_UP ticks' worth at once and skips the rest rather than burst."""
         now = self.loop.time()
-        horizon = now + 0.002
-        for endpoint in list(self.paced):
-            due = endpoint.next_due
-            if due > horizon:
-                continue
-            step = endpoint.ptime / 1000
-            sent = 0
-            while due <= horizon and sent < MAX_CATCH_UP and endpoint.paced:
-                endpoint.send_paced(due)
-                due += step
-                sent += 1
-            if due <= now:
-                skipped = int((now - due) / step) + 1
-                due += skipped * step
-                endpoint.gen_ts = (endpoint.gen_ts + skipped * endpoint.frame_samples) & 0xFFFFFFFF
-            endpoint.next_due = due
-        self.next_tick += TICK
-        if self.next_tick < now:
-            self.next_tick = now + TICK
+        ran = 0
+        while self.next_tick <= now + 0.002:
+            self._run_slot(self.next_tick, send=ran < MAX_CATCH_UP)
+            self.next_tick += TICK
+            ran += 1
         self._tick_handle = self.loop.call_at(self.next_tick, self._tick)
+
+    def _run_slot(self, due: float, *, send: bool) -> None:
+        position = self.wheel_position
+        self.wheel_position = (position + 1) % WHEEL
+        bucket = self.wheel[position]
+        if not bucket:
+            return
+        self.wheel[position] = {}
+        for endpoint in bucket:
+            if send:
+                endpoint.send_paced(due)
+            else:  # skipped: the stream's clock moves on all the same
+                endpoint.gen_ts = (endpoint.gen_ts + endpoint.frame_samples) & 0xFFFFFFFF
+            if endpoint.paced:
+                slot = (position + endpoint.slots) % WHEEL
+                endpoint.slot = slot
+                self.wheel[slot][endpoint] = None
 
     def _housekeeping(self) -> None:
         now = self.loop.time()
