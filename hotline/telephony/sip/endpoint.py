@@ -100,7 +100,9 @@ class EndpointConfig:
     retry_after: int = 30  # seconds, in 503s
     ring_timeout: float = 300.0  # an inbound call not answered by then gets 480
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    tcp_idle_timeout: float = 300.0
+    # Longer than the longest registration: a phone behind NAT is reached only over its own
+    # connection, which must outlive the quiet time between its REGISTERs.
+    tcp_idle_timeout: float = 3900.0
     timers: Timers = field(default_factory=Timers)
     symmetric: bool = True  # in-dialog requests to a caller go where its INVITE came from
     registrar_enabled: bool = True  # REGISTER served when a Registrar is given

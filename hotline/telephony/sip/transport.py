@@ -95,7 +95,9 @@ class TransportConfig:
     udp: bool = True
     tcp: bool = True
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    tcp_idle_timeout: float = 300.0
+    # Longer than the longest registration: a phone behind NAT is reached only over its own
+    # connection, which must outlive the quiet time between its REGISTERs.
+    tcp_idle_timeout: float = 3900.0
     tcp_connect_timeout: float = 5.0
     max_tcp_connections: int = 2048
 
