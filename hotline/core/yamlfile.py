@@ -95,14 +95,19 @@ def _duplicate_key(path: Loc, first_line: int) -> str:
 
 
 def read_yaml(
-    text: str, *, filename: str, duplicate: DuplicateMessage = _duplicate_key
+    text: str,
+    *,
+    filename: str,
+    duplicate: DuplicateMessage = _duplicate_key,
+    keys_as_written: bool = False,
 ) -> YamlDocument:
     """Read YAML text with the line of every path in it. Text that is not YAML raises
     `InvalidConfiguration` naming the line; a key written twice in a mapping is a problem of the
-    document (a silent overwrite would hide a mistake), described by `duplicate`. `filename` is
-    only used in messages."""
+    document (a silent overwrite would hide a mistake), described by `duplicate`. With
+    `keys_as_written`, keys are names kept as typed (`true:` is 'true', `012:` is '012'), and a
+    key that is a list or a mapping is a problem. `filename` is only used in messages."""
     try:
-        return _read(text, filename, duplicate)
+        return _read(text, filename, duplicate, keys_as_written)
     except yaml.YAMLError as exc:
         raise invalid(filename, [_yaml_problem(filename, exc)]) from exc
 
@@ -230,7 +235,9 @@ def _construct_int(loader: yaml.SafeLoader, node: Node) -> int:
 _Loader.add_constructor(_INT, _construct_int)
 
 
-def _read(text: str, filename: str, duplicate: DuplicateMessage) -> YamlDocument:
+def _read(
+    text: str, filename: str, duplicate: DuplicateMessage, keys_as_written: bool
+) -> YamlDocument:
     loader = _Loader(text)
     lines: dict[Loc, int] = {(): 1}
     problems: list[Problem] = []
@@ -262,8 +269,15 @@ def _read(text: str, filename: str, duplicate: DuplicateMessage) -> YamlDocument
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(loader.construct_object(key_node, deep=True))
             key_line = key_node.start_mark.line + 1
+            if keys_as_written:
+                if not isinstance(key_node, ScalarNode):
+                    message = "keys must be plain text"
+                    problems.append(Problem(filename, key_line, format_path(path), message))
+                    continue
+                key = str(key_node.value)
+            else:
+                key = str(loader.construct_object(key_node, deep=True))
             if key in first_line:  # written twice in this mapping
                 where = (*path, key)
                 message = duplicate(where, first_line[key])

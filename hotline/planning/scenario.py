@@ -2,24 +2,28 @@
 and compile into the simulator's `SimulationModel`.
 
 A planner edits these files by hand, so every mistake must come back as one line that says where
-it is (`covid.yaml:14: topics[1].handle.sd: must be greater than 0`), never as a traceback. The
-format is documented in docs/simulation.md; examples/scenario-covid.yaml is a full example.
+it is (`covid.yaml:14: topics[1].handle.sd: Input should be greater than 0`), never as a traceback.
+The YAML and the files it names are read with `hotline.core.yamlfile`, as configuration and IVR
+flow files are. The format is documented in docs/simulation.md; examples/scenario-covid.yaml is a
+full example.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline.core.errors import HotlineError, InvalidConfiguration
+from hotline.core.yamlfile import Loc, Problem, Report, invalid, read_file, read_yaml
 from hotline.planning.distributions import (
     ArrivalSource,
     Constant,
@@ -45,8 +49,6 @@ from hotline.routing.types import (
     SkillRequirement,
     Strategy,
 )
-
-Path_ = tuple[str | int, ...]
 
 # ---- the file's shape (pydantic: types, ranges, unknown keys) ----
 
@@ -222,112 +224,45 @@ class Scenario:
 def load_scenario(path: Path) -> Scenario:
     """Read and compile a scenario file; every problem is an `InvalidConfiguration` whose message
     names the file, the line and the field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidConfiguration(f"{path}: cannot read: {exc.strerror}", file=str(path)) from exc
-    return parse_scenario(text, source=str(path), base_dir=path.parent)
+    return parse_scenario(read_file(path), source=str(path), base_dir=path.parent)
 
 
 def parse_scenario(
     text: str, *, source: str = "<scenario>", base_dir: Path | None = None
 ) -> Scenario:
-    """Compile scenario YAML text; `base_dir` resolves the files it names (CSV arrivals...)."""
-    data, lines = _read_yaml(text, source)
-    if not isinstance(data, dict):
-        raise InvalidConfiguration(f"{source}: a scenario must be a mapping", file=source)
+    """Compile scenario YAML text; `base_dir` resolves the files it names (CSV arrivals...).
+    The text is read as configuration files are (`hotline.core.yamlfile`: YAML 1.2 core scalars,
+    so an unquoted `start: 8:30` is the clock time, not the base-60 number 510)."""
+    document = read_yaml(text, filename=source, duplicate=_duplicate_key, keys_as_written=True)
+    if document.problems:  # a key written twice, an alias that contains itself...
+        first, *others = sorted(document.problems, key=lambda p: p.line or 0)
+        raise _error(first, more=len(others))
+    report = Report(source, document.lines)
+    if not isinstance(document.data, dict):
+        raise _error(report.problem((), "a scenario must be a mapping"))
     try:
-        spec = ScenarioSpec.model_validate(data)
+        spec = ScenarioSpec.model_validate(document.data)
     except ValidationError as exc:
-        raise _validation_error(exc, source, lines) from None
-    return _Compiler(spec, source, lines, base_dir or Path.cwd()).compile()
+        raise _validation_error(exc, report) from None
+    return _Compiler(spec, report, base_dir or Path.cwd()).compile()
 
 
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
-    """Parse YAML keeping the line of every key and list item, so later errors can point at
-    them. Clock times such as 12:30 stay strings (YAML 1.1 would read them as base-60 ints)."""
-    loader = yaml.SafeLoader(text)
-    lines: dict[Path_, int] = {}
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, lines
-        return _construct(loader, node, (), lines, source), lines
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = exc.problem or exc.context or "not valid YAML"
-        raise InvalidConfiguration(
-            f"{where}: not valid YAML: {problem}",
-            file=source,
-            line=mark.line + 1 if mark else None,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InvalidConfiguration(f"{source}: not valid YAML: {exc}", file=source) from None
-    finally:
-        loader.dispose()
+def _duplicate_key(path: Loc, first_line: int) -> str:
+    return "duplicate key"
 
 
-_SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+(\.[0-9]*)?$")
+def _error(problem: Problem, *, more: int = 0) -> InvalidConfiguration:
+    """A scenario error is one line: its first problem, and how many others there are (a planner
+    fixes one thing and runs again; the simulator cannot run half a scenario)."""
+    if more:
+        message = f"{problem.message} (and {more} more problem{'s' if more > 1 else ''})"
+        problem = replace(problem, message=message)
+    return invalid(problem.file, [problem])
 
 
-def _construct(
-    loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str
-) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise InvalidConfiguration(
-                    f"{source}:{line}: keys must be plain text", file=source, line=line
-                )
-            # Keys are names: keep their text (YAML 1.1 would turn `on:` into True, `1:` into 1).
-            key = str(key_node.value)
-            if key in out:
-                raise InvalidConfiguration(
-                    f"{source}:{line}: {_dotted((*path, key))}: duplicate key",
-                    file=source,
-                    line=line,
-                )
-            lines[(*path, key)] = line
-            out[key] = _construct(loader, value_node, (*path, key), lines, source)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            items.append(_construct(loader, item, (*path, index), lines, source))
-        return items
-    if isinstance(node, yaml.ScalarNode) and node.style is None and _SEXAGESIMAL.match(node.value):
-        return node.value
-    return loader.construct_object(node, deep=True)
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top)"
-
-
-def _line_of(path: Path_, lines: dict[Path_, int]) -> tuple[int | None, Path_]:
-    """The line of the deepest part of `path` that exists in the file, and that part's path."""
-    for size in range(len(path), 0, -1):
-        line = lines.get(path[:size])
-        if line is not None:
-            return line, path[:size]
-    return None, ()
-
-
-def _validation_error(
-    exc: ValidationError, source: str, lines: dict[Path_, int]
-) -> InvalidConfiguration:
+def _validation_error(exc: ValidationError, report: Report) -> InvalidConfiguration:
     errors = exc.errors(include_url=False)
+    lines = report.lines
 
     def rank(err: Any) -> tuple[int, bool]:
         # A union reports one error per branch: the branch the input was meant for goes
@@ -336,11 +271,7 @@ def _validation_error(
 
     best = max(errors, key=rank)
     path = _file_path(best["loc"], lines)
-    line, _ = _line_of(path, lines)
-    where = f"{source}:{line}" if line is not None else source
-    message = str(best["msg"])
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
+    message = str(best["msg"]).removeprefix("Value error, ")
     if best["type"] == "missing":
         field = best["loc"][-1]
         message = f"missing field {field!r}"
@@ -351,19 +282,13 @@ def _validation_error(
     # Other problems elsewhere in the file (a union's other branches sit on the same path).
     others = {_file_path(e["loc"], lines) for e in errors}
     more = sum(1 for other in others if path[: len(other)] != other)
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return InvalidConfiguration(
-        f"{where}: {_dotted(path)}: {message}{suffix}",
-        file=source,
-        line=line,
-        field=_dotted(path),
-    )
+    return _error(report.problem(path, message), more=more)
 
 
-def _file_path(loc: tuple[str | int, ...], lines: dict[Path_, int]) -> Path_:
+def _file_path(loc: Loc, lines: dict[Loc, int]) -> Loc:
     """Drop the parts of a pydantic error location that are union branches or tags, keeping the
     path as it is in the file (plus a last missing key)."""
-    path: Path_ = ()
+    path: Loc = ()
     for index, part in enumerate(loc):
         candidate = (*path, part)
         is_last = index == len(loc) - 1
@@ -391,19 +316,15 @@ class _Compiler:
     """Turns a validated spec into a `SimulationModel`, checking what types cannot: references
     between queues, topics and agents, skills nobody has, files that cannot be read."""
 
-    def __init__(self, spec: ScenarioSpec, source: str, lines: dict[Path_, int], base: Path):
+    def __init__(self, spec: ScenarioSpec, report: Report, base: Path):
         self.spec = spec
-        self.source = source
-        self.lines = lines
+        self.report = report
+        self.source = report.filename
         self.base = base
         self.start = _clock(spec.start)
 
-    def fail(self, path: Path_, message: str) -> InvalidConfiguration:
-        line, _ = _line_of(path, self.lines)
-        where = f"{self.source}:{line}" if line is not None else self.source
-        return InvalidConfiguration(
-            f"{where}: {_dotted(path)}: {message}", file=self.source, line=line, field=_dotted(path)
-        )
+    def fail(self, path: Loc, message: str) -> InvalidConfiguration:
+        return _error(self.report.problem(path, message))
 
     def compile(self) -> Scenario:
         spec = self.spec
@@ -438,7 +359,7 @@ class _Compiler:
         try:
             model.validate()
         except HotlineError as exc:
-            raise InvalidConfiguration(f"{self.source}: {exc.message}", file=self.source) from None
+            raise _error(Problem(self.source, None, "", exc.message)) from None
         return Scenario(model, spec.seed, self.source)
 
     # -- queues and topics
@@ -460,7 +381,7 @@ class _Compiler:
             seen.add(q.id)
             rules = []
             for r_index, rule in enumerate(q.overflow):
-                where: Path_ = ("queues", index, "overflow", r_index)
+                where: Loc = ("queues", index, "overflow", r_index)
                 if rule.action is OverflowAction.MOVE:
                     if rule.queue is None:
                         raise self.fail(where, "a move needs a queue")
@@ -522,7 +443,7 @@ class _Compiler:
     def _distribution(
         self,
         spec: float | ExponentialSpec | LogNormalSpec | ConstantSpec | EmpiricalSpec,
-        path: Path_,
+        path: Loc,
     ) -> Distribution:
         if isinstance(spec, float | int):
             return Exponential(float(spec))
@@ -541,7 +462,7 @@ class _Compiler:
         except HotlineError as exc:
             raise self.fail((*path, "file"), f"{spec.file}: {exc.message}") from None
 
-    def _read_column(self, path: Path_, name: str, column: str | None) -> list[float]:
+    def _read_column(self, path: Loc, name: str, column: str | None) -> list[float]:
         rows = self._read_csv(path, name)
         header = rows[0] if rows else []
         index = 0
@@ -564,13 +485,11 @@ class _Compiler:
             raise self.fail(path, f"{name}: no values")
         return values
 
-    def _read_csv(self, path: Path_, name: str) -> list[list[str]]:
-        file = self.base / name
+    def _read_csv(self, path: Loc, name: str) -> list[list[str]]:
         try:
-            with file.open(newline="", encoding="utf-8") as handle:
-                return list(csv.reader(handle))
-        except OSError as exc:
-            raise self.fail(path, f"cannot read {file}: {exc.strerror}") from None
+            return _csv_rows(self.base / name)
+        except InvalidConfiguration as exc:
+            raise self.fail(path, exc.message) from None
 
     # -- arrivals
 
@@ -600,7 +519,7 @@ class _Compiler:
         out: list[AgentPlan] = []
         groups: set[str] = set()
         for g_index, group in enumerate(self.spec.agents):
-            where: Path_ = ("agents", g_index)
+            where: Loc = ("agents", g_index)
             if group.group in groups:
                 raise self.fail((*where, "group"), f"duplicate group {group.group!r}")
             groups.add(group.group)
@@ -609,7 +528,7 @@ class _Compiler:
                 out.extend(AgentPlan.team(f"{group.group}-", group.count, skills))
                 continue
             for s_index, shift in enumerate(group.shifts):
-                s_where: Path_ = (*where, "shifts", s_index)
+                s_where: Loc = (*where, "shifts", s_index)
                 login = _clock(shift.start) - self.start
                 logout = _clock(shift.end) - self.start
                 if logout <= login:
@@ -698,20 +617,12 @@ def read_arrivals_csv(
     a clock time HH:MM[:SS], or an ISO date-time whose first day is day 0), and optionally
     `topic` and `handle_seconds`. Clock times are taken relative to `clock_start` (seconds after
     midnight); arrivals before it are skipped, and at or after `horizon` are left out."""
-    try:
-        with path.open(newline="", encoding="utf-8") as stream:
-            rows = list(csv.reader(stream))
-    except OSError as exc:
-        raise InvalidConfiguration(f"{path}: cannot read: {exc.strerror}", file=str(path)) from None
+    rows = _csv_rows(path)
     if not rows:
-        raise InvalidConfiguration(f"{path}: empty", file=str(path))
+        raise _csv_error(path, None, "empty")
     header = [h.strip() for h in rows[0]]
     if "time" not in header:
-        raise InvalidConfiguration(
-            f"{path}:1: needs a 'time' column (columns: {', '.join(header)})",
-            file=str(path),
-            line=1,
-        )
+        raise _csv_error(path, 1, f"needs a 'time' column (columns: {', '.join(header)})")
     t_col = header.index("time")
     topic_col = header.index("topic") if "topic" in header else None
     handle_col = header.index("handle_seconds") if "handle_seconds" in header else None
@@ -732,13 +643,11 @@ def read_arrivals_csv(
             if topic is not None and known is not None and topic not in known:
                 raise ValueError(f"unknown topic {topic!r} (topics: {', '.join(sorted(known))})")
         except (ValueError, IndexError, TypeError) as exc:
-            raise InvalidConfiguration(
-                f"{path}:{number}: {exc}", file=str(path), line=number
-            ) from None
+            raise _csv_error(path, number, str(exc)) from None
         if at >= 0 and (horizon is None or at < horizon):
             records.append((at, topic, handle))
     if not records:
-        raise InvalidConfiguration(f"{path}: no arrivals in the simulated time", file=str(path))
+        raise _csv_error(path, None, "no arrivals in the simulated time")
     records.sort(key=lambda r: r[0])
     return ReplayedArrivals(
         times=tuple(r[0] for r in records),
@@ -746,6 +655,15 @@ def read_arrivals_csv(
         handle_seconds=tuple(r[2] for r in records) if handle_col is not None else None,
         horizon=horizon,
     )
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    """The rows of a CSV file; `InvalidConfiguration` when it cannot be read."""
+    return list(csv.reader(io.StringIO(read_file(path), newline="")))
+
+
+def _csv_error(path: Path, line: int | None, message: str) -> InvalidConfiguration:
+    return invalid(str(path), [Problem(str(path), line, "", message)])
 
 
 def _arrival_time(

@@ -53,6 +53,28 @@ def test_a_key_written_twice_is_a_problem_described_by_the_caller() -> None:
     assert [str(p) for p in document.problems] == ["f.yaml:3: b.x: x again (first at line 2)"]
 
 
+def test_keys_are_read_as_values_unless_asked_to_keep_them_as_written() -> None:
+    text = "true: 1\n012: 2\nnull: 3\n"
+    assert read_yaml(text, filename="f.yaml").data == {"True": 1, "12": 2, "None": 3}
+    kept = read_yaml(text, filename="f.yaml", keys_as_written=True)
+    assert kept.data == {"true": 1, "012": 2, "null": 3}
+    assert kept.lines[("012",)] == 2
+
+
+def test_a_key_that_is_a_list_or_mapping_is_a_problem_when_keys_are_kept_as_written() -> None:
+    text = "a:\n  ? [x, y]\n  : 1\n  b: 2\n? {c: 3}\n: 4\n"
+    assert read_yaml(text, filename="f.yaml").data == {
+        "a": {"['x', 'y']": 1, "b": 2},
+        "{'c': 3}": 4,
+    }
+    document = read_yaml(text, filename="f.yaml", keys_as_written=True)
+    assert document.data == {"a": {"b": 2}}
+    assert [str(p) for p in document.problems] == [
+        "f.yaml:2: a: keys must be plain text",
+        "f.yaml:5: keys must be plain text",
+    ]
+
+
 def test_a_merged_key_may_be_overridden_in_the_mapping_itself() -> None:
     document = read_yaml("d: &d {x: 1, y: 2}\ne: {<<: *d, x: 3}\n", filename="f.yaml")
     assert document.data["e"] == {"x": 3, "y": 2}

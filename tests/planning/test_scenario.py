@@ -199,3 +199,23 @@ def test_a_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
 def test_a_scenario_must_be_a_mapping() -> None:
     with pytest.raises(InvalidConfiguration, match="must be a mapping"):
         parse_scenario("- just\n- a list\n", source="list.yaml")
+
+
+def test_a_key_that_is_a_list_is_refused_on_its_line(tmp_path: Path) -> None:
+    message = error_for(tmp_path, VALID.replace("    share: 3\n", "    ? [share]\n    : 3\n"))
+    assert message == f"{tmp_path / 'scenario.yaml'}:16: topics[0]: keys must be plain text"
+
+
+def test_an_alias_that_contains_itself_is_refused_not_a_crash(tmp_path: Path) -> None:
+    message = error_for(tmp_path, VALID.replace("  profile: [100, 200]", "  profile: &p [*p]"))
+    where = f"{tmp_path / 'scenario.yaml'}:23: arrivals.profile[0]"
+    assert message == f"{where}: an alias contains itself"
+
+
+def test_an_arrivals_csv_that_is_not_utf8_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "calls.csv").write_bytes(b"time,topic\n10,sympt\xf4mes\n")
+    message = error_for(tmp_path, VALID.replace("  profile: [100, 200]", "  csv: calls.csv"))
+    assert message == (
+        f"{tmp_path / 'scenario.yaml'}:23: arrivals.csv: "
+        f"{tmp_path / 'calls.csv'}: cannot read: not UTF-8 text"
+    )
