@@ -1,6 +1,10 @@
-"""The lines table. A line is a number callers dial; until IVR flows exist (a later issue fills
-`ivr_flow_id`) a line sends its calls straight to its queue. A departmental line belongs to another
-agency (`department`), whose specialists answer it."""
+"""The lines table. A line is a number callers dial. A departmental line belongs to another agency
+(`department`), whose specialists answer it.
+
+A line's IVR flow is not kept here: flows are versioned per line in `hotline.ivr.models`
+(`IvrFlowVersion.line_id`, with no foreign key, so a flow's history outlives
+`hotline init --force`), and the current version is the one new calls run. The `ivr_flow_id`
+column is unused: nothing reads or writes it; it stays in the schema until a migration drops it."""
 
 from __future__ import annotations
 
