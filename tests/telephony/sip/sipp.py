@@ -48,6 +48,19 @@ class SippResult:
     stats: dict[str, str] = field(default_factory=dict)
     workdir: Path | None = None
     errors: str = ""
+    messages: str = ""  # SIPp's -trace_msg log, when asked for
+
+    def received(self, start_line: str, cseq_method: str) -> int:
+        """How many messages SIPp received with this start line and CSeq method (from the
+        -trace_msg log: retransmissions included)."""
+        count = 0
+        for block in self.messages.split("message received")[1:]:
+            lines = block.split("\n")
+            if any(line.strip().startswith(start_line) for line in lines[:4]) and any(
+                line.startswith("CSeq:") and line.split()[-1] == cseq_method for line in lines
+            ):
+                count += 1
+        return count
 
     def count(self, name: str) -> int:
         """A cumulative counter from the statistics file, e.g. count("SuccessfulCall")."""
@@ -179,6 +192,10 @@ def _result(
     for path in workdir.glob("*_errors.log"):
         with contextlib.suppress(OSError):
             errors += path.read_text(errors="replace")
+    messages = ""
+    for path in workdir.glob("*_messages.log"):
+        with contextlib.suppress(OSError):
+            messages += path.read_text(errors="replace")
     return SippResult(
         returncode=process.returncode if process.returncode is not None else -1,
         stdout=stdout.decode(errors="replace"),
@@ -186,4 +203,5 @@ def _result(
         stats=stats,
         workdir=workdir,
         errors=errors,
+        messages=messages,
     )

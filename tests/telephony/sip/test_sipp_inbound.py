@@ -95,12 +95,15 @@ async def test_late_ack_makes_the_endpoint_resend_its_200_until_acked(
 ) -> None:
     handler = Answering(endpoint)
     result = await run_sipp(
-        tmp_path, scenario="uac_slow_ack.xml", remote_port=endpoint.port, time_limit=10
-    )
+        tmp_path, scenario="uac_slow_ack.xml", remote_port=endpoint.port, time_limit=10,
+        extra=["-trace_msg"],
+    )  # fmt: skip
     assert result.returncode == 0, result.explain()
     (dialog,) = handler.dialogs
     # T1 = 50 ms: re-sent at 50, 150 and 350 ms before the ACK at 400 ms, and not after it.
-    assert 2 <= dialog.retransmitted_2xx <= 4
+    received = result.received("SIP/2.0 200", "INVITE")
+    assert 3 <= received <= 5
+    assert received == 1 + dialog.retransmitted_2xx
     assert dialog.acked.done()
     assert handler.ended == ["remote-bye"]
 
