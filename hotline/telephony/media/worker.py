@@ -683,6 +683,14 @@ class Worker:
         if ptime % 10 or not 10 <= ptime <= 60:
             raise MediaError(f"ptime {ptime} ms is not supported (10 to 60, by 10)")
         address = str(args["address"])
+        try:
+            version = ipaddress.ip_address(address).version
+        except ValueError:
+            raise MediaError(f"remote address {address!r} is not an IP address") from None
+        if (version == 6) != (self.family == socket.AF_INET6):
+            raise MediaError(
+                f"remote {address} is not reachable from media address {self.config.address}"
+            )
         port = int(args["port"])
         rtcp_port = int(args.get("rtcp_port") or port + 1)
         endpoint.codec = codec

@@ -504,6 +504,19 @@ async def test_media_goes_back_where_the_peer_sends_from(
     peer.close()
 
 
+async def test_a_remote_the_media_address_cannot_reach_is_refused(
+    engine: LocalMediaEngine,
+) -> None:
+    info = await engine.allocate()
+    with pytest.raises(MediaError, match="not reachable"):
+        await engine.set_remote(info.endpoint_id, address="::1", port=4000, codec=Codec.PCMU)
+    with pytest.raises(MediaError, match="not an IP address"):
+        await engine.set_remote(
+            info.endpoint_id, address="phone.example", port=4000, codec=Codec.PCMU
+        )
+    await engine.release(info.endpoint_id)
+
+
 async def test_released_endpoints_are_gone(engine: LocalMediaEngine) -> None:
     info = await engine.allocate()
     assert await engine.release(info.endpoint_id) is not None
