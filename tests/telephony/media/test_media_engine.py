@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import signal
+import sys
 import wave
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from hotline.telephony.media import g711, rtp
+from hotline.telephony.media.channel import socket_pair
 from hotline.telephony.media.config import MediaConfig
 from hotline.telephony.media.engine import (
     CollectDone,
@@ -550,3 +553,64 @@ async def test_a_killed_worker_ends_its_calls_and_is_restarted() -> None:
         again = await media.allocate()
         assert again.port >= 42000
         assert await media.release(again.endpoint_id) is not None
+
+
+async def test_a_worker_that_stops_answering_is_killed_and_replaced() -> None:
+    config = MediaConfig(port_min=42100, port_max=42199, workers=1, heartbeat_interval=0.2)
+    async with LocalMediaEngine(config) as media:
+        log = Events()
+        media.subscribe(log)
+        endpoint = await media.allocate()
+        pid = media.worker_pid(0)
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # alive, but its loop no longer runs
+        assert await log.wait(lambda: bool(log.of(WorkerLost)), 5)
+        assert log.of(EndpointEnded) == [EndpointEnded(endpoint.endpoint_id, "media worker lost")]
+        assert await log.wait(lambda: media.load()[0].alive, 10)
+        assert media.worker_pid(0) != pid
+
+
+async def test_closing_the_engine_finishes_open_recordings(tmp_path: Path) -> None:
+    config = MediaConfig(port_min=42300, port_max=42399, workers=1)
+    media = LocalMediaEngine(config)
+    await media.start()
+    info = await media.allocate()
+    peer = await RtpPeer.open()
+    peer.target = (info.address, info.port)
+    await media.set_remote(
+        info.endpoint_id, address=peer.address[0], port=peer.address[1], codec=Codec.PCMU
+    )
+    path = tmp_path / "cut-short.wav"
+    await media.record_start(info.endpoint_id, path)
+    await peer.send_audio(g711.encode(tone(700, 0.5), Codec.PCMU), 0)
+    await media.close()  # no record_stop, no release: the worker finishes the file itself
+    peer.close()
+    with wave.open(str(path), "rb") as wav:
+        frames = wav.getnframes()
+        audio = np.frombuffer(wav.readframes(frames), dtype="<i2").reshape(-1, 2)
+    assert frames == len(audio) >= 4000
+    assert abs(dominant_frequency(audio[:, 0]) - 700) < 15
+
+
+async def test_a_worker_leaves_when_its_control_process_is_gone() -> None:
+    ours, theirs = socket_pair()
+    config = MediaConfig(port_min=42400, port_max=42499, workers=1)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hotline.telephony.media.worker",
+        "--control-fd",
+        str(theirs.fileno()),
+        "--index",
+        "0",
+        "--config",
+        json.dumps(config.as_dict()),
+        pass_fds=(theirs.fileno(),),
+    )
+    theirs.close()
+    ours.setblocking(False)
+    loop = asyncio.get_running_loop()
+    ready = await asyncio.wait_for(loop.sock_recv(ours, 4096), 10)
+    assert b'"ready"' in ready
+    ours.close()  # the control process is gone
+    assert await asyncio.wait_for(process.wait(), 10) == 0
