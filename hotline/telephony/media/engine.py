@@ -40,6 +40,7 @@ from hotline.telephony.media.stats import LegQuality
 log = logging.getLogger(__name__)
 
 WORKER_LOST = "media worker lost"
+TRUNK_EVENT_PT = 101  # telephone-event payload type between the two ends of a trunk
 
 
 class LegKind(enum.StrEnum):
@@ -212,7 +213,9 @@ class MediaEngine(Protocol):
         ...
 
     async def bridge(self, endpoint_id: str, other_id: str) -> None:
-        """Relay audio and key presses both ways between two endpoints of the same group."""
+        """Relay audio and key presses both ways between two endpoints. Endpoints of one group
+        share a worker and are bridged inside it; others are bridged through a trunk between
+        their workers, which costs more."""
         ...
 
     async def unbridge(self, endpoint_id: str) -> None: ...
@@ -259,6 +262,16 @@ class _WorkerHandle:
 
 
 @dataclass(frozen=True, slots=True)
+class _Trunk:
+    """How a leg is bridged to a leg of another worker: `near` is the trunk end on its own
+    worker, `far` the one on the other leg's worker."""
+
+    near: str
+    far: str
+    other: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerLoad:
     worker: int
     pid: int | None
@@ -280,6 +293,8 @@ class LocalMediaEngine:
         self._groups: dict[str, tuple[_WorkerHandle, set[str]]] = {}
         self._group_of: dict[str, str] = {}
         self._subscribers: list[MediaEventHandler] = []
+        self._trunks: dict[str, _Trunk] = {}  # a leg bridged across workers -> its trunk
+        self._internal: set[str] = set()  # trunk endpoints: never reported to subscribers
         self._requests = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._watchers: dict[int, asyncio.Task[None]] = {}
@@ -402,12 +417,18 @@ class LocalMediaEngine:
             if not future.done():
                 future.set_exception(MediaWorkerLost(f"media worker {handle.index} was lost"))
         handle.pending = {}
-        ended = sorted(handle.endpoints)
-        handle.endpoints = set()
-        for endpoint_id in ended:
+        ended = sorted(e for e in handle.endpoints if e not in self._internal)
+        for endpoint_id in handle.endpoints:
             self._forget(endpoint_id)
+        handle.endpoints = set()
         if self._closing:
             return
+        for endpoint_id in ended:
+            if endpoint_id in self._trunks:
+                # bridged to a leg of another worker: free the trunk's end that survives there
+                task = asyncio.get_running_loop().create_task(self._drop_trunk(endpoint_id))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         log.error(
             "media worker %d lost (exit %s) with %d endpoint(s)", handle.index, code, len(ended)
         )
@@ -508,6 +529,8 @@ class LocalMediaEngine:
 
     def _on_event(self, handle: _WorkerHandle, message: Message) -> None:
         _, kind, endpoint_id, data = message
+        if endpoint_id in self._internal:
+            return
         event: MediaEvent
         if kind == "digit":
             event = DigitReceived(endpoint_id, data["digit"])
@@ -578,6 +601,7 @@ class LocalMediaEngine:
 
     def _forget(self, endpoint_id: str) -> None:
         self._where.pop(endpoint_id, None)
+        self._internal.discard(endpoint_id)
         group = self._group_of.pop(endpoint_id, None)
         if group is not None and group in self._groups:
             members = self._groups[group][1]
@@ -606,10 +630,21 @@ class LocalMediaEngine:
     ) -> EndpointInfo:
         if kind is not LegKind.RTP:
             raise MediaError(f"{kind} legs are not supported by the local media engine yet")
-        handle = self._place(group)
+        return await self._allocate_on(self._place(group), group=group, rtp_timeout=rtp_timeout)
+
+    async def _allocate_on(
+        self,
+        handle: _WorkerHandle,
+        *,
+        group: str | None = None,
+        rtp_timeout: float | None = None,
+        internal: bool = False,
+    ) -> EndpointInfo:
         endpoint_id = new_id()
         handle.endpoints.add(endpoint_id)  # counted at once, so concurrent allocations spread
         self._where[endpoint_id] = handle
+        if internal:
+            self._internal.add(endpoint_id)
         if group is not None:
             self._groups.setdefault(group, (handle, set()))[1].add(endpoint_id)
             self._group_of[endpoint_id] = group
@@ -627,7 +662,7 @@ class LocalMediaEngine:
             address=result["address"],
             port=result["port"],
             rtcp_port=result["rtcp_port"],
-            kind=kind,
+            kind=LegKind.RTP,
             worker=handle.index,
         )
 
@@ -702,16 +737,65 @@ class LocalMediaEngine:
 
     async def bridge(self, endpoint_id: str, other_id: str) -> None:
         handle = self._worker_of(endpoint_id)
-        if self._worker_of(other_id) is not handle:
-            raise MediaError(
-                "endpoints on different media workers cannot be bridged: allocate them with the "
-                "same group",
-                endpoint_id=endpoint_id,
-                other_id=other_id,
-            )
-        await self._command(endpoint_id, "bridge", other=other_id)
+        other = self._worker_of(other_id)
+        if endpoint_id == other_id:
+            raise MediaError("an endpoint cannot be bridged to itself", endpoint_id=endpoint_id)
+        await self._drop_trunk(endpoint_id)
+        await self._drop_trunk(other_id)
+        if other is handle:
+            await self._command(endpoint_id, "bridge", other=other_id)
+        else:
+            await self._bridge_across(endpoint_id, handle, other_id, other)
+
+    async def _bridge_across(
+        self, endpoint_id: str, handle: _WorkerHandle, other_id: str, other: _WorkerHandle
+    ) -> None:
+        """Bridge legs of two workers through a trunk: a hidden endpoint on each worker, the two
+        sending to each other over the media address. Each leg is bridged locally to its trunk
+        end, so restamping and transcoding work as in any bridge; it costs two more relays per
+        packet, which is why the legs of one contact are placed together when the call layer
+        names their group."""
+        near = await self._allocate_on(handle, rtp_timeout=0.0, internal=True)
+        try:
+            far = await self._allocate_on(other, rtp_timeout=0.0, internal=True)
+        except BaseException:
+            await self._release_quietly(near.endpoint_id)
+            raise
+        self._trunks[endpoint_id] = _Trunk(near.endpoint_id, far.endpoint_id, other_id)
+        self._trunks[other_id] = _Trunk(far.endpoint_id, near.endpoint_id, endpoint_id)
+        try:
+            for here, there in ((near, far), (far, near)):
+                await self.set_remote(
+                    here.endpoint_id,
+                    address=there.address,
+                    port=there.port,
+                    codec=Codec.PCMU,
+                    telephone_event_pt=TRUNK_EVENT_PT,
+                )
+            await self._command(endpoint_id, "bridge", other=near.endpoint_id)
+            await self._command(other_id, "bridge", other=far.endpoint_id)
+        except BaseException:
+            await self._drop_trunk(endpoint_id)
+            raise
+
+    async def _drop_trunk(self, endpoint_id: str) -> None:
+        trunk = self._trunks.pop(endpoint_id, None)
+        if trunk is None:
+            return
+        self._trunks.pop(trunk.other, None)
+        for hidden in (trunk.near, trunk.far):
+            await self._release_quietly(hidden)
+
+    async def _release_quietly(self, endpoint_id: str) -> None:
+        try:
+            await self.release(endpoint_id)
+        except MediaError as exc:
+            log.warning("releasing trunk endpoint %s: %s", endpoint_id, exc)
 
     async def unbridge(self, endpoint_id: str) -> None:
+        if endpoint_id in self._trunks:
+            await self._drop_trunk(endpoint_id)  # releasing the trunk ends both local bridges
+            return
         await self._command(endpoint_id, "unbridge")
 
     async def record_start(self, endpoint_id: str, path: str | os.PathLike[str]) -> None:
@@ -722,6 +806,7 @@ class LocalMediaEngine:
         return Recording(path=result["path"], seconds=float(result["seconds"]))
 
     async def release(self, endpoint_id: str) -> LegQuality | None:
+        await self._drop_trunk(endpoint_id)
         handle = self._where.get(endpoint_id)
         if handle is None:
             return None

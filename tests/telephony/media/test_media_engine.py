@@ -377,14 +377,44 @@ async def test_a_leg_sees_one_stream_from_prompt_to_bridge(
     agent_peer.close()
 
 
-async def test_legs_on_different_workers_cannot_be_bridged(engine: LocalMediaEngine) -> None:
-    first = await engine.allocate(group="alone-1")
-    second = await engine.allocate(group="alone-2")
-    assert first.worker != second.worker  # least loaded placement spreads them
-    with pytest.raises(MediaError, match="same group"):
-        await engine.bridge(first.endpoint_id, second.endpoint_id)
-    await engine.release(first.endpoint_id)
-    await engine.release(second.endpoint_id)
+async def test_legs_on_different_workers_are_bridged_through_a_trunk(
+    engine: LocalMediaEngine, events: Events
+) -> None:
+    caller, caller_peer = await leg(engine, Codec.PCMA, group="across-1")
+    agent, agent_peer = await leg(engine, Codec.PCMU, group="across-2")
+    assert caller.worker != agent.worker  # least loaded placement spreads the groups
+    before = {w.worker: w.endpoints for w in engine.load()}
+    await engine.bridge(caller.endpoint_id, agent.endpoint_id)
+    caller_voice = g711.encode(tone(600, 0.6), Codec.PCMA)
+    agent_voice = g711.encode(tone(1100, 0.6), Codec.PCMU)
+    await asyncio.gather(
+        caller_peer.send_audio(caller_voice, 8), agent_peer.send_audio(agent_voice, 0)
+    )
+    await caller_peer.send_digits("8", TE)
+    await asyncio.sleep(0.1)
+
+    heard = [r.packet for r in agent_peer.received if r.packet.payload_type == 0]
+    assert b"".join(p.payload for p in heard) == g711.transcode(
+        caller_voice, Codec.PCMA, Codec.PCMU
+    )
+    assert sequence_steps(heard) == {1}
+    assert timestamp_steps(heard) == {160}
+    assert caller_peer.audio(8) == g711.transcode(agent_voice, Codec.PCMU, Codec.PCMA)
+    assert any(r.packet.payload_type == TE for r in agent_peer.received)
+    # the trunk's own endpoints stay out of sight
+    digits = [e for e in events.of(DigitReceived) if e.digit == "8"]
+    assert digits == [DigitReceived(caller.endpoint_id, "8")]
+
+    await engine.unbridge(agent.endpoint_id)
+    assert {w.worker: w.endpoints for w in engine.load()} == before
+    count = len(agent_peer.received)
+    await caller_peer.send_audio(caller_voice[:800], 8)
+    await asyncio.sleep(0.05)
+    assert len(agent_peer.received) == count
+    for info in (caller, agent):
+        await engine.release(info.endpoint_id)
+    caller_peer.close()
+    agent_peer.close()
 
 
 # ------------------------------------------------------------------------------ recording
@@ -614,3 +644,22 @@ async def test_a_worker_leaves_when_its_control_process_is_gone() -> None:
     assert b'"ready"' in ready
     ours.close()  # the control process is gone
     assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_a_lost_worker_frees_the_trunk_end_left_on_the_other_worker() -> None:
+    config = MediaConfig(port_min=42500, port_max=42699, workers=2)
+    async with LocalMediaEngine(config) as media:
+        log = Events()
+        media.subscribe(log)
+        caller = await media.allocate(group="one")
+        agent = await media.allocate(group="two")
+        assert caller.worker != agent.worker
+        await media.bridge(caller.endpoint_id, agent.endpoint_id)
+        assert sum(w.endpoints for w in media.load()) == 4  # two legs, two trunk ends
+        pid = media.worker_pid(agent.worker)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert await log.wait(lambda: bool(log.of(WorkerLost)), 5)
+        assert log.of(EndpointEnded) == [EndpointEnded(agent.endpoint_id, "media worker lost")]
+        assert await log.wait(lambda: media.load()[caller.worker].endpoints == 1, 5)
+        assert await media.release(caller.endpoint_id) is not None
