@@ -34,7 +34,8 @@ def init_command(ctx: click.Context, template: str | None, file: Path | None, fo
     """Migrate the database, then load a hotline configuration into it (all or nothing). A
     template's IVR flows are published for its lines in the same transaction.
 
-    Sign-in passwords are generated for the configuration's users and printed once."""
+    Sign-in passwords are generated for the configuration's users, and SIP passwords for the
+    phones of those who answer contacts, and printed once."""
     from hotline.config.service import ImportSummary, LineFlow
     from hotline.db.cli import command_settings, fail, run_async, shown_url
 
@@ -62,7 +63,12 @@ def init_command(ctx: click.Context, template: str | None, file: Path | None, fo
             await migrate.upgrade(app.engine)
             async with app.sessions() as session:
                 summary = await import_config(
-                    session=session, config=config, replace=force, flows=flows, bus=app.bus
+                    session=session,
+                    config=config,
+                    replace=force,
+                    flows=flows,
+                    bus=app.bus,
+                    sip_realm=settings.sip_realm,
                 )
             return await migrate.current_revision(app.engine), summary
         finally:
@@ -90,6 +96,18 @@ def init_command(ctx: click.Context, template: str | None, file: Path | None, fo
         width = max(len(name) for name in passwords)
         for username, password in passwords.items():
             click.echo(f"  {username:<{width}}  {password}")
+    sip_passwords = summary.sip_passwords
+    if sip_passwords:
+        click.echo(
+            f"\nSIP accounts for agents' phones, shown only this once (the database keeps only "
+            f"digest hashes). Register a softphone to {settings.advertised_address}:"
+            f"{settings.sip_port} (UDP or TCP), user name = the username, realm "
+            f"{settings.sip_realm!r}; a registered agent is logged in to the router:"
+        )
+        width = max(len(name) for name in sip_passwords)
+        where = f"{settings.advertised_address}:{settings.sip_port}"
+        for username, password in sip_passwords.items():
+            click.echo(f"  {username:<{width}}  {password}  sip:{username}@{where}")
 
 
 @click.command("check")

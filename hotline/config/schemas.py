@@ -237,6 +237,7 @@ class QueueConfig(Record):
     overflow: list[OverflowConfig] = []
     hours: Key | None = None
     closed_message: str | None = None
+    record: bool = False  # record the queue's calls (a stereo WAV per contact)
 
 
 class LineConfig(Record):

@@ -38,6 +38,7 @@ from hotline.routing.types import (
 from hotline.users import models as users
 from hotline.users.models import Role
 from hotline.users.passwords import DEFAULT_COST, ScryptCost, generate_password, hash_password
+from hotline.users.sip import create_sip_accounts
 
 # Rows `replace=True` erases, children before parents. Deleting a contact takes its event log with
 # it (ON DELETE CASCADE); roles are reference data seeded by the migrations and stay.
@@ -46,6 +47,7 @@ _ERASE_ORDER: tuple[Any, ...] = (
     users.AgentStateRecord,
     users.user_roles,
     users.AgentSkill,
+    users.SipCredential,
     users.User,
     Line,
     QueueOverflowRule,
@@ -82,12 +84,13 @@ class LineFlow:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import wrote, the sign-in passwords it generated (shown once, never stored), and
-    the IVR flow versions it published."""
+    """What an import wrote, the sign-in and SIP passwords it generated (shown once, never
+    stored), and the IVR flow versions it published."""
 
     counts: dict[str, int]
     passwords: dict[str, str] = field(default_factory=dict)
     flows: list[PublishResult] = field(default_factory=list)
+    sip_passwords: dict[str, str] = field(default_factory=dict)
 
 
 class RoutingSpecs(NamedTuple):
@@ -122,6 +125,7 @@ async def import_config(
     password_cost: ScryptCost = DEFAULT_COST,
     flows: Sequence[LineFlow] = (),
     bus: EventBus | None = None,
+    sip_realm: str | None = None,
 ) -> ImportSummary:
     """Write `config` into an empty database, or over the current one with `replace` (which
     erases configuration, users and contacts first). Users get the given `passwords`, or generated
@@ -129,7 +133,8 @@ async def import_config(
     newest version: flow history outlives a replace); a refused flow fails the whole import.
     One transaction: a savepoint if the session is already in one (the caller then commits and
     publishes the summary's `flows[i].event`), otherwise its own, committed here, after which the
-    flows' events go to `bus`."""
+    flows' events go to `bus`. With `sip_realm`, every active user who answers contacts also gets
+    a SIP account for their phones (a generated password, returned in `sip_passwords`)."""
     owns_transaction = not session.in_transaction()
     if not replace:
         # Refuse early, before the slow password hashing; checked again inside the transaction.
@@ -146,13 +151,30 @@ async def import_config(
             await _refuse_if_configured(session)
         await _write(session, config, hashes)
         await session.flush()
+        sip_passwords: dict[str, str] = {}
+        if sip_realm is not None:
+            answering = [
+                u.username
+                for u in config.users
+                if u.active and ANSWERING_ROLES.intersection(u.roles)
+            ]
+            rows = (
+                await session.scalars(
+                    select(users.User)
+                    .where(users.User.username.in_(answering))
+                    .order_by(users.User.username)
+                )
+            ).all()
+            sip_passwords = await create_sip_accounts(session=session, users=rows, realm=sip_realm)
         counts = await configuration_counts(session=session)
         published = [await _publish(session, flow) for flow in flows]
     if owns_transaction and bus is not None:
         for result in published:
             await bus.publish(result.event)
     generated = {name: pw for name, pw in chosen.items() if name not in given}
-    return ImportSummary(counts=counts, passwords=generated, flows=published)
+    return ImportSummary(
+        counts=counts, passwords=generated, flows=published, sip_passwords=sip_passwords
+    )
 
 
 async def export_config(*, session: AsyncSession) -> HotlineConfig:
@@ -338,6 +360,7 @@ async def _write(session: AsyncSession, config: HotlineConfig, hashes: Mapping[s
                 sl_target_seconds=queue.sl_target_seconds,
                 calendar_id=queue.hours,
                 closed_message=queue.closed_message,
+                record=queue.record,
                 skills=[
                     QueueSkill(skill_id=s.skill, min_level=s.min_level, position=position)
                     for position, s in enumerate(queue.skills)
@@ -450,6 +473,7 @@ def _export_queue(queue: Queue) -> dict[str, Any]:
             ],
             "hours": queue.calendar_id,
             "closed_message": queue.closed_message,
+            "record": True if queue.record else None,  # the default stays out of exports
         }
     )
 

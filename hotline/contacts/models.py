@@ -8,6 +8,7 @@ still exists, so a log only disappears together with its contact."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -27,7 +28,22 @@ from hotline.db.base import (
 )
 from hotline.routing.types import ContactState, Outcome
 
-DIRECTIONS = ("inbound", "outbound", "callback")
+# A consultation is the internal call an agent makes to a colleague during a warm transfer: a
+# contact of its own (the colleague's time is routed and counted), linked to the caller's.
+DIRECTIONS = ("inbound", "outbound", "callback", "consult")
+
+
+class CallOutcome(StrEnum):
+    """How a contact ended when the router never held it: set by the call layer
+    (`hotline.calls`), never by the routing engine, whose endings are `Outcome`."""
+
+    IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR, before reaching a queue
+    IVR_FINISHED = "ivr_finished"  # the IVR ended the call itself (a hang-up step's message)
+    REJECTED = "rejected"  # refused before it was answered (unknown number, no common codec)
+
+
+CONTACT_OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome), *(o.value for o in CallOutcome))
+"""Every outcome a contact row may hold."""
 
 
 class WrapUpCode(Timestamped, Base):
@@ -47,7 +63,9 @@ class Contact(Base):
     __table_args__ = (
         CheckConstraint(check_in("direction", DIRECTIONS), name="direction"),
         CheckConstraint(check_in("state", ContactState), name="state"),
-        CheckConstraint(f"outcome IS NULL OR {check_in('outcome', Outcome)}", name="outcome"),
+        CheckConstraint(
+            f"outcome IS NULL OR {check_in('outcome', CONTACT_OUTCOMES)}", name="outcome"
+        ),
         CheckConstraint("last_seq >= 0", name="last_seq"),
     )
 

@@ -7,12 +7,15 @@ composition root."""
 from __future__ import annotations
 
 import contextvars
+import ipaddress
+import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -21,6 +24,46 @@ from hotline.core.errors import InvalidConfiguration
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "hotline_config_file", default=None
 )
+
+
+_SECRET_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def secret_value(value: str | None) -> str | None:
+    """A secret as written in settings: `${NAME}` is read from the environment variable NAME
+    (so that passwords stay out of files kept in version control); anything else is literal."""
+    if value is None:
+        return None
+    match = _SECRET_REFERENCE.match(value.strip())
+    if match is None:
+        return value
+    found = os.environ.get(match.group(1))
+    if found is None:
+        raise InvalidConfiguration(
+            f"the secret {value} is not set: export {match.group(1)}", variable=match.group(1)
+        )
+    return found
+
+
+class TrunkSettings(BaseModel):
+    """A carrier's SIP trunk, as written in the settings file (`sip_trunks:`); see docs/sip.md.
+    Passwords may be `${ENV_NAME}` references."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
+    inbound_addresses: tuple[str, ...] = ()
+    inbound_username: str | None = None
+    inbound_password: str | None = Field(None, repr=False)
+    proxy: str | None = None
+    transport: Literal["udp", "tcp"] = "udp"
+    domain: str | None = None
+    username: str | None = None
+    password: str | None = Field(None, repr=False)
+    realm: str | None = None
+    caller_id: str | None = None
+    register: bool = False
+    register_expires: int = Field(600, ge=60, le=86400)
 
 
 class Settings(BaseSettings):
@@ -45,6 +88,79 @@ class Settings(BaseSettings):
         5.0, ge=0, description="Abandons quicker than this are left out of the service level"
     )
 
+    # ---- `hotline serve`: SIP, media and HTTP ----
+    sip_bind_address: str = Field(
+        "0.0.0.0", description="Address the SIP endpoint listens on (UDP and TCP, `sip_port`)"
+    )
+    sip_realm: str = Field(
+        "hotline",
+        min_length=1,
+        max_length=200,
+        description="Digest realm of agents' SIP accounts; changing it invalidates SIP passwords",
+    )
+    sip_guest_calls: bool = Field(
+        False,
+        description="Admit inbound calls that bring no credentials and come from no trunk address "
+        "(a demo or a closed lab: any softphone can call the lines)",
+    )
+    sip_trunks: list[TrunkSettings] = Field(default_factory=list)
+    max_calls: int = Field(
+        200, ge=1, description="Inbound calls in progress; beyond, INVITEs get 503 + Retry-After"
+    )
+    retry_after_seconds: int = Field(30, ge=1, le=3600, description="Retry-After of those 503s")
+    media_address: str | None = Field(
+        None,
+        description="Address RTP is bound to and written in SDP; default the advertised address",
+    )
+    media_port_min: int = Field(20000, ge=1024, le=65535)
+    media_port_max: int = Field(29999, ge=1024, le=65535)
+    media_workers: int | None = Field(
+        None, ge=1, description="Media worker processes; default one per core"
+    )
+    rtp_timeout_seconds: float = Field(
+        30.0, ge=0, description="No RTP from a party for this long: their call is over; 0 = never"
+    )
+    http_bind_address: str = Field(
+        "127.0.0.1", description="Address the HTTP API listens on (`http_port`)"
+    )
+    default_line: str | None = Field(
+        None, description="The line for a dialled number no line has; unset: 404 Not Found"
+    )
+    agent_ready_on_register: bool = Field(
+        True,
+        description="An agent whose phone registers is logged in ready (else not ready)",
+    )
+    callback_key: str = Field(
+        "1", pattern=r"^[0-9*#]$", description="The key a waiting caller presses to be called back"
+    )
+    callback_route: str | None = Field(
+        None,
+        description="How callbacks and external transfers dial out: `trunk:NAME`, or a SIP URI "
+        "with {number} (sip:{number}@192.0.2.7:5060); unset: the only trunk, if there is one",
+    )
+    callback_ring_seconds: float = Field(40.0, gt=0, le=300)
+    callback_retry_seconds: float = Field(
+        300.0, gt=0, description="Wait before dialling a caller who did not answer again"
+    )
+    callback_attempts: int = Field(3, ge=1, le=20, description="Dialling attempts per callback")
+    music_on_hold: Path | None = Field(
+        None, description="WAV, MP3 or OGG played to waiting callers; default a built-in tune"
+    )
+    prompts_dir: Path | None = Field(
+        None,
+        description="Prompt cache and recorded prompts (`files/<name>.wav`); default "
+        "<data_dir>/prompts",
+    )
+    recordings_dir: Path | None = Field(
+        None, description="Call recordings; default <data_dir>/recordings"
+    )
+    prompt_language: Literal["ru", "en"] = Field(
+        "ru", description="Language of the built-in prompts a flow does not provide"
+    )
+    shutdown_seconds: float = Field(
+        10.0, gt=0, description="How long `hotline serve` gives calls and workers to end"
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:
@@ -52,6 +168,31 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
+
+    @field_validator("sip_bind_address", "http_bind_address", "advertised_address")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        ipaddress.ip_address(value)  # a name or a typo is refused: addresses are never guessed
+        return value
+
+    @field_validator("media_address")
+    @classmethod
+    def _media_ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)
+        return value
+
+    @property
+    def effective_media_address(self) -> str:
+        return self.media_address or self.advertised_address
+
+    @property
+    def effective_prompts_dir(self) -> Path:
+        return self.prompts_dir or self.data_dir / "prompts"
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def effective_database_url(self) -> str:

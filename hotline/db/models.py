@@ -9,7 +9,14 @@ from hotline.db.base import Base
 from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
-from hotline.users.models import AgentSkill, AgentStateRecord, RoleRecord, User, user_roles
+from hotline.users.models import (
+    AgentSkill,
+    AgentStateRecord,
+    RoleRecord,
+    SipCredential,
+    User,
+    user_roles,
+)
 
 metadata = Base.metadata
 
@@ -28,6 +35,7 @@ __all__ = [
     "QueueOverflowRule",
     "QueueSkill",
     "RoleRecord",
+    "SipCredential",
     "Skill",
     "User",
     "WrapUpCode",

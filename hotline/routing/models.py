@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db.base import KEY_LENGTH, Base, JSONType, Timestamped, check_in, key_column
@@ -47,6 +56,8 @@ class Queue(Timestamped, Base):
         ForeignKey("calendars.id", ondelete="RESTRICT"), index=True
     )
     closed_message: Mapped[str | None] = mapped_column(Text)
+    # Record this queue's calls (a stereo WAV per contact, kept with the contact's record).
+    record: Mapped[bool] = mapped_column(Boolean, default=False)
 
     skills: Mapped[list[QueueSkill]] = relationship(
         cascade="all, delete-orphan", order_by="QueueSkill.position", lazy="selectin"

@@ -103,6 +103,22 @@ class AgentSkill(Base):
     preference: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SipCredential(Timestamped, Base):
+    """The SIP account of a user's phones: the SIP user name is the user's username, and only the
+    digest HA1 values (MD5 and SHA-256, for `realm`) are kept, never the password. A phone's
+    REGISTER is checked against them; HA1 depends on the realm, so changing the realm means new
+    SIP passwords."""
+
+    __tablename__ = "sip_credentials"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    realm: Mapped[str] = mapped_column(String(200))
+    ha1_md5: Mapped[str] = mapped_column(String(32))
+    ha1_sha256: Mapped[str] = mapped_column(String(64))
+
+
 class AgentStateRecord(Base):
     """An agent entered `state` at `at` (and stayed until their next record)."""
 
