@@ -173,8 +173,10 @@ class MediaEngine(Protocol):
         telephone_event_pt: int | None = None,
         ptime: int = 20,
         rtcp_port: int | None = None,
+        rtp_timeout: float | None = None,
     ) -> None:
-        """The far end's address and the codec agreed in SDP; called again on a re-INVITE."""
+        """The far end's address and the codec agreed in SDP; called again on a re-INVITE.
+        `rtp_timeout` changes the leg's silence limit (0 while the call is on hold)."""
         ...
 
     async def play(
@@ -677,6 +679,7 @@ class LocalMediaEngine:
         telephone_event_pt: int | None = None,
         ptime: int = 20,
         rtcp_port: int | None = None,
+        rtp_timeout: float | None = None,
     ) -> None:
         await self._command(
             endpoint_id,
@@ -688,6 +691,7 @@ class LocalMediaEngine:
             telephone_event_pt=telephone_event_pt,
             ptime=ptime,
             rtcp_port=rtcp_port,
+            rtp_timeout=rtp_timeout,
         )
 
     async def play(

@@ -704,6 +704,8 @@ class Worker:
         endpoint.remote_rtcp = (address, rtcp_port)
         endpoint.latched = False  # latch again onto where the (new) stream comes from
         endpoint.rtcp_latched = False
+        if args.get("rtp_timeout") is not None:
+            endpoint.rtp_timeout = float(args["rtp_timeout"])
         endpoint.last_rx = self.loop.time()
         endpoint.timed_out = False
         self._update_relay_tables(endpoint)

@@ -523,6 +523,21 @@ async def test_rtp_timeout_is_reported_once(engine: LocalMediaEngine, events: Ev
     peer.close()
 
 
+async def test_a_leg_on_hold_gets_no_rtp_timeout(engine: LocalMediaEngine, events: Events) -> None:
+    info, peer = await leg(engine, rtp_timeout=0.3)
+    await engine.set_remote(
+        info.endpoint_id,
+        address=peer.address[0],
+        port=peer.address[1],
+        codec=Codec.PCMU,
+        rtp_timeout=0,
+    )
+    await asyncio.sleep(0.8)
+    assert not events.of(RtpTimeout, info.endpoint_id)
+    await engine.release(info.endpoint_id)
+    peer.close()
+
+
 async def test_media_goes_back_where_the_peer_sends_from(
     engine: LocalMediaEngine, events: Events, tmp_path: Path
 ) -> None:
