@@ -1,18 +1,46 @@
 """The composition root: the one place that builds Hotline's parts from the settings and hands each
-the typed dependencies it needs. Only command-line commands (and tests) call `build_app`; nothing
-imports this module back. It grows as parts arrive (router, SIP, API)."""
+the typed dependencies it needs. Only command-line commands (and tests) call `build_app` and
+`start_platform`; nothing imports this module back.
+
+`build_app` is the cheap part every command needs (settings, clock, database, bus). `start_platform`
+builds the live service `hotline serve` runs: media workers, the router (rebuilt from the
+database), the SIP endpoint with its registrar, admission and trunks, the call layer, and the
+HTTP API, in that order, so that nothing takes a call before what the call needs is running; it
+stops them in reverse."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.core.clock import Clock, SystemClock
+from hotline.core.errors import InvalidConfiguration
 from hotline.core.events import InProcessBus
 from hotline.core.settings import Settings
 from hotline.db.engine import create_engine, create_sessions
+
+if TYPE_CHECKING:  # the live parts are imported when started: `hotline init` stays quick
+    from hotline.api.app import LiveState
+    from hotline.calls.legs import SipNumberDialer
+    from hotline.calls.service import CallService
+    from hotline.core.settings import TrunkSettings
+    from hotline.routing.service import RoutingService
+    from hotline.routing.types import QueueSpec
+    from hotline.telephony.media.config import MediaConfig
+    from hotline.telephony.media.engine import LocalMediaEngine
+    from hotline.telephony.sip.endpoint import Endpoint, EndpointConfig
+    from hotline.telephony.sip.registrar import Registrar
+    from hotline.telephony.sip.trunk import Trunk, TrunkConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,4 +69,346 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         clock=clock or SystemClock(),
         engine=engine,
         sessions=create_sessions(engine),
+    )
+
+
+# ---------------------------------------------------------------------------- the platform
+
+
+@dataclass
+class Platform:
+    """A running Hotline (`hotline serve`): every live part, started in order by
+    `start_platform` and stopped in reverse by `close`, each stage bounded in time."""
+
+    app: App
+    media: LocalMediaEngine
+    routing: RoutingService
+    registrar: Registrar
+    endpoint: Endpoint
+    calls: CallService
+    trunks: list[Trunk] = field(default_factory=list)
+    specs: dict[str, QueueSpec] = field(default_factory=dict)
+    http: HttpServer | None = None
+    _stages: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+
+    @property
+    def sip_port(self) -> int:
+        return self.endpoint.port
+
+    async def close(self) -> None:
+        """Stop in stages, newest first: HTTP, calls (ended with their outcomes), trunks'
+        registrations, SIP, the router's writer, the media workers, the database."""
+        total = self.app.settings.shutdown_seconds
+        while self._stages:
+            name, stop = self._stages.pop()
+            try:
+                await asyncio.wait_for(stop(), timeout=total)
+            except TimeoutError:
+                log.error("shutdown: %s did not stop within %.0f s", name, total)
+            except Exception:
+                log.exception("shutdown: %s failed to stop", name)
+        await self.app.close()
+
+
+class HttpServer:
+    """uvicorn serving the API inside our event loop. The platform owns SIGINT/SIGTERM (it must
+    end calls before anything else stops), so uvicorn's own signal handling is switched off,
+    and the socket is bound here so that a taken port is a clear error, not an exit."""
+
+    def __init__(self, api: Any, *, host: str, port: int) -> None:
+        import socket
+
+        import uvicorn
+
+        class _Embedded(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+        except OSError as exc:
+            self.socket.close()
+            raise InvalidConfiguration(
+                f"HTTP port {host}:{port} is not available: {exc.strerror}", port=port
+            ) from exc
+        self.port: int = self.socket.getsockname()[1]
+        config = uvicorn.Config(api, lifespan="off", log_level="warning", access_log=False)
+        self.server = _Embedded(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.server.serve(sockets=[self.socket]), name="http")
+        for _ in range(200):
+            if self.server.started or self._task.done():
+                break
+            await asyncio.sleep(0.01)
+        if self._task.done():
+            self._task.result()
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 5.0)
+            except TimeoutError:
+                self.server.force_exit = True
+                await asyncio.wait_for(self._task, 2.0)
+        self.socket.close()
+
+
+async def start_platform(
+    app: App,
+    *,
+    endpoint_config: EndpointConfig | None = None,
+    media_config: MediaConfig | None = None,
+    http: bool = True,
+) -> Platform:
+    """Build and start every live part from the settings (tests may pass their own endpoint and
+    media configurations). The database must be migrated and hold a configuration. On a failure,
+    what was started is stopped again before the error is raised."""
+    from hotline.api.app import create_api
+    from hotline.calls.audio import CallAudio
+    from hotline.calls.call import CallConfig
+    from hotline.calls.legs import SipPhoneDialer
+    from hotline.calls.service import CallService
+    from hotline.config.service import configuration_counts, export_config, to_routing_specs
+    from hotline.db import migrate
+    from hotline.routing.service import RoutingService, load_engine
+    from hotline.telephony.media.config import MediaConfig
+    from hotline.telephony.media.engine import LocalMediaEngine
+    from hotline.telephony.prompts import PromptLibrary
+    from hotline.telephony.sip.auth import CombinedCredentialStore, DigestAuthenticator
+    from hotline.telephony.sip.endpoint import Endpoint, EndpointConfig
+    from hotline.telephony.sip.registrar import Registrar
+    from hotline.telephony.sip.security import CallAdmission, GuardConfig, SourceGuard
+    from hotline.telephony.sip.trunk import Trunk, trunk_credential_store, trunk_sources
+    from hotline.users.sip import SipAccountStore
+
+    settings = app.settings
+    current, head = await migrate.current_revision(app.engine), migrate.head_revision()
+    if current != head:
+        raise InvalidConfiguration(
+            f"the database is at revision {current or 'none'}, this Hotline needs {head}: "
+            "run `hotline db upgrade` (or `hotline init` for a new one)"
+        )
+    async with app.sessions() as session:
+        counts = await configuration_counts(session=session)
+        if not counts["queues"]:
+            raise InvalidConfiguration(
+                "the database holds no hotline configuration: run `hotline init --template covid` "
+                "or `hotline init --file your.yaml`"
+            )
+        config = await export_config(session=session)
+    specs = to_routing_specs(config).queues
+    names = {q.id: q.name for q in config.queues}
+    stages: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+
+    async def unwind() -> None:
+        for name, stop in reversed(stages):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stop(), timeout=settings.shutdown_seconds)
+            log.debug("stopped %s after a failed start", name)
+
+    try:
+        media = LocalMediaEngine(
+            media_config
+            or MediaConfig(
+                address=settings.effective_media_address,
+                port_min=settings.media_port_min,
+                port_max=settings.media_port_max,
+                workers=settings.media_workers,
+                rtp_timeout=settings.rtp_timeout_seconds,
+            )
+        )
+        await media.start()
+        stages.append(("media workers", media.close))
+
+        async with app.sessions() as session:
+            engine = await load_engine(
+                session=session, short_abandon_seconds=settings.short_abandon_seconds
+            )
+        routing = RoutingService(engine=engine, clock=app.clock, sessions=app.sessions, bus=app.bus)
+        async with app.sessions() as session:
+            restored = await routing.restore(session=session)
+        await routing.start()
+        stages.append(("router", routing.close))
+        if restored:
+            log.info("%d waiting callback(s) restored", restored)
+
+        trunk_configs = [_trunk_config(t) for t in settings.sip_trunks]
+        exempt = tuple(a for t in trunk_configs for a in t.inbound_addresses)
+        guard = SourceGuard(GuardConfig(exempt=exempt))
+        store = CombinedCredentialStore(
+            SipAccountStore(app.sessions), trunk_credential_store(settings.sip_realm, trunk_configs)
+        )
+        authenticator = DigestAuthenticator(realm=settings.sip_realm, store=store)
+        registrar = Registrar(authenticator=authenticator, guard=guard)
+        admission = CallAdmission(
+            trunks=trunk_sources(trunk_configs),
+            authenticator=authenticator,
+            guard=guard,
+            allow_unauthenticated=settings.sip_guest_calls,
+        )
+        endpoint = Endpoint(
+            endpoint_config
+            or EndpointConfig.from_settings(
+                settings,
+                bind_host=settings.sip_bind_address,
+                max_calls=settings.max_calls,
+                retry_after=settings.retry_after_seconds,
+            ),
+            registrar=registrar,
+            admission=admission,
+            guard=guard,
+        )
+        trunks = [Trunk(endpoint, t) for t in trunk_configs]
+        library = PromptLibrary(settings.effective_prompts_dir)
+        audio = CallAudio(
+            library,
+            files_dir=settings.effective_prompts_dir / "files",
+            music=settings.music_on_hold,
+            language=settings.prompt_language,
+        )
+        calls = CallService(
+            endpoint=endpoint,
+            registrar=registrar,
+            media=media,
+            routing=routing,
+            sessions=app.sessions,
+            bus=app.bus,
+            clock=app.clock,
+            audio=audio,
+            agents=SipPhoneDialer(endpoint, registrar, media),
+            numbers=_number_dialer(settings.callback_route, endpoint, media, trunks),
+            config=CallConfig(
+                recordings_dir=settings.effective_recordings_dir,
+                callback_key=settings.callback_key,
+                callback_ring_seconds=settings.callback_ring_seconds,
+                callback_retry_seconds=settings.callback_retry_seconds,
+                callback_attempts=settings.callback_attempts,
+            ),
+            default_line=settings.default_line,
+            ready_on_register=settings.agent_ready_on_register,
+        )
+        await calls.start()
+        stages.append(("calls", lambda: calls.close(grace=settings.shutdown_seconds / 2)))
+
+        await endpoint.start()
+        stages.append(("SIP endpoint", endpoint.close))
+        for trunk in trunks:
+            await trunk.start()
+            stages.append((f"trunk {trunk.config.name}", trunk.stop))
+
+        platform = Platform(
+            app=app,
+            media=media,
+            routing=routing,
+            registrar=registrar,
+            endpoint=endpoint,
+            calls=calls,
+            trunks=trunks,
+            specs=dict(specs),
+            _stages=stages,
+        )
+        if http:
+            server = HttpServer(
+                create_api(_live_state(platform, names)),
+                host=settings.http_bind_address,
+                port=settings.http_port,
+            )
+            await server.start()
+            stages.append(("HTTP", server.stop))
+            platform.http = server
+    except BaseException:
+        await unwind()
+        raise
+    return platform
+
+
+def _trunk_config(trunk: TrunkSettings) -> TrunkConfig:
+    from hotline.core.settings import secret_value
+    from hotline.telephony.sip.trunk import TrunkConfig
+
+    values = trunk.model_dump(by_alias=True)
+    for secret in ("password", "inbound_password"):
+        values[secret] = secret_value(values[secret])
+    values["inbound_addresses"] = tuple(values["inbound_addresses"])
+    return TrunkConfig(**values)
+
+
+def _number_dialer(
+    route: str | None, endpoint: Endpoint, media: LocalMediaEngine, trunks: list[Trunk]
+) -> SipNumberDialer | None:
+    """How callbacks dial out: `trunk:NAME`, a SIP URI template, or the only outbound trunk."""
+    from hotline.calls.legs import SipNumberDialer
+
+    outbound = [t for t in trunks if t.config.proxy]
+    if route is None:
+        if len(outbound) == 1:
+            return SipNumberDialer(endpoint, media, trunk=outbound[0])
+        if outbound:
+            log.warning("several trunks and no callback_route: callbacks are off")
+        return None
+    if route.startswith("trunk:"):
+        name = route.removeprefix("trunk:")
+        for trunk in outbound:
+            if trunk.config.name == name:
+                return SipNumberDialer(endpoint, media, trunk=trunk)
+        raise InvalidConfiguration(
+            f"callback_route names trunk {name!r}, which is not configured with a proxy",
+            field="callback_route",
+        )
+    if not route.startswith(("sip:", "sips:")) or "{number}" not in route:
+        raise InvalidConfiguration(
+            "callback_route must be trunk:NAME or a SIP URI with {number}", field="callback_route"
+        )
+    return SipNumberDialer(endpoint, media, uri_template=route)
+
+
+def _live_state(platform: Platform, names: dict[str, str]) -> LiveState:
+    from hotline.api.app import LiveState
+
+    settings = platform.app.settings
+    endpoint, registrar, media, calls = (
+        platform.endpoint,
+        platform.registrar,
+        platform.media,
+        platform.calls,
+    )
+
+    def sip() -> dict[str, Any]:
+        return {
+            "port": endpoint.port,
+            "calls_in_progress": endpoint.inbound_calls,
+            "registered_users": len(registrar.users()),
+            "overload_rejections": endpoint.stats.get("overload_503", 0),
+            "rejected_by_status": {str(k): v for k, v in sorted(calls.rejected.items())},
+            "trunks": [
+                t.registration.describe()
+                if t.registration is not None
+                else {"trunk": t.config.name}
+                for t in platform.trunks
+            ],
+        }
+
+    def workers() -> list[dict[str, Any]]:
+        return [
+            {"worker": w.worker, "alive": w.alive, "endpoints": w.endpoints} for w in media.load()
+        ]
+
+    return LiveState(
+        routing=platform.routing,
+        specs=platform.specs,
+        queue_names=names,
+        sessions=platform.app.sessions,
+        clock=platform.app.clock,
+        timezone=settings.timezone,
+        sip=sip,
+        media=workers,
+        calls=lambda: len(calls.calls()),
+        started=time.monotonic(),
     )

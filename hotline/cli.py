@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "ivr": "hotline.ivr.cli:ivr_group",
     "staff": "hotline.planning.staffing_cli:staff_command",
     "simulate": "hotline.planning.simulate_cli:simulate_command",
+    "serve": "hotline.calls.cli:serve_command",
+    "contacts": "hotline.contacts.cli:contacts_command",
 }
 
 

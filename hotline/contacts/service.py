@@ -108,3 +108,34 @@ def _revive(row: ContactEvent) -> Event:
     return cls.model_validate(
         {**row.payload, "id": row.id, "at": row.at, "correlation_id": row.correlation_id}
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """A contact with its raw log (type and payload per event), for listings and exports that
+    must not depend on every event class being imported."""
+
+    contact: Contact
+    events: list[ContactEvent]
+
+
+async def recent_contacts(*, session: AsyncSession, limit: int = 20) -> list[ContactRecord]:
+    """The newest contacts (by arrival), each with its whole log in order."""
+    contacts = (
+        await session.scalars(
+            select(Contact).order_by(Contact.arrived_at.desc(), Contact.id).limit(limit)
+        )
+    ).all()
+    if not contacts:
+        return []
+    rows = (
+        await session.scalars(
+            select(ContactEvent)
+            .where(ContactEvent.contact_id.in_([c.id for c in contacts]))
+            .order_by(ContactEvent.contact_id, ContactEvent.seq)
+        )
+    ).all()
+    logs: dict[str, list[ContactEvent]] = {}
+    for row in rows:
+        logs.setdefault(row.contact_id, []).append(row)
+    return [ContactRecord(c, logs.get(c.id, [])) for c in contacts]

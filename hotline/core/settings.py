@@ -49,7 +49,7 @@ class TrunkSettings(BaseModel):
     """A carrier's SIP trunk, as written in the settings file (`sip_trunks:`); see docs/sip.md.
     Passwords may be `${ENV_NAME}` references."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)
     inbound_addresses: tuple[str, ...] = ()
@@ -62,7 +62,8 @@ class TrunkSettings(BaseModel):
     password: str | None = Field(None, repr=False)
     realm: str | None = None
     caller_id: str | None = None
-    register: bool = False
+    # `register` would shadow BaseModel.register (from ABCMeta): the file keeps the word.
+    register_at_carrier: bool = Field(False, alias="register")
     register_expires: int = Field(600, ge=60, le=86400)
 
 

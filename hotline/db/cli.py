@@ -119,10 +119,16 @@ def shown_url(settings: Settings) -> str:
     return make_url(settings.effective_database_url).render_as_string(hide_password=True)
 
 
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_async(coroutine: Coroutine[Any, Any, T], *, uvloop_loop: bool = False) -> T:
     """Run a command's coroutine; a catalogued error or an unreachable database becomes a
-    one-line message and exit status 2, the same whether run by `hotline` or by a test runner."""
+    one-line message and exit status 2, the same whether run by `hotline` or by a test runner.
+    `uvloop_loop` runs it on uvloop (long-running services: `hotline serve`)."""
     try:
+        if uvloop_loop:
+            import uvloop
+
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(coroutine)
         return asyncio.run(coroutine)
     except HotlineError as exc:
         fail(exc.message)

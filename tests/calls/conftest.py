@@ -1,0 +1,323 @@
+"""A whole Hotline for the call path's tests, on 127.0.0.1 with explicit free ports: the platform
+`hotline serve` runs (media worker, router, SIP endpoint and registrar, call layer), on a fresh
+SQLite database holding a small configuration and IVR flow. Peers are SIPp (callers, agents'
+phones, callees) and, where what a peer received must be counted, an `RtpPeer` carrying the
+peer's audio. Every wait is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.app import Platform, build_app, start_platform
+from hotline.config.loader import parse_config
+from hotline.config.service import LineFlow, import_config
+from hotline.contacts.models import Contact, ContactEvent
+from hotline.core.settings import Settings
+from hotline.db import migrate
+from hotline.routing.types import AgentState
+from hotline.telephony.media.config import MediaConfig
+from hotline.telephony.sip.endpoint import EndpointConfig
+from hotline.users.models import User
+from tests.config.factories import FAST_HASHING
+from tests.telephony.sip.conftest import FAST
+from tests.telephony.sip.sipp import SippResult, finish_sipp, free_port, run_sipp, start_sipp
+
+REALM = "hotline.test"
+CITY = "+74950001122"  # the city line's number, as a carrier would send it
+MINISTRY = "74950003344"
+
+CONFIG = textwrap.dedent(
+    """\
+    version: 1
+    skills:
+      - {id: help, name: Help}
+      - {id: ministry, name: Ministry questions}
+    calendars:
+      - id: always
+        name: Around the clock
+        timezone: UTC
+        hours:
+          - {days: daily, open: "00:00", close: "24:00"}
+    queues:
+      - id: help
+        name: Help
+        skills: [{skill: help}]
+        strategy: longest_idle
+        wrap_up_seconds: 1
+        offer_timeout_seconds: {offer_timeout}
+        record: true
+        overflow:
+          - {after: {callback_after}, action: callback}
+      - id: ministry
+        name: Ministry
+        skills: [{skill: ministry}]
+        strategy: longest_idle
+        wrap_up_seconds: 1
+        offer_timeout_seconds: 8
+    lines:
+      - {id: city, name: City line, number: "+7 495 000-11-22", queue: help}
+      - id: ministry
+        name: Ministry line
+        number: "+7 495 000-33-44"
+        kind: department
+        department: ministry
+        queue: ministry
+    users:
+      - username: agent01
+        name: Anna Ivanova
+        roles: [agent]
+        skills: [{skill: help, level: 5}]
+      - username: agent02
+        name: Boris Petrov
+        roles: [agent]
+        skills: [{skill: help, level: 5}]
+      - username: health01
+        name: Aleksandr Frolov
+        roles: [department_specialist]
+        department: ministry
+        skills: [{skill: ministry, level: 5}]
+    """
+)
+
+FLOW = textwrap.dedent(
+    """\
+    name: Test line
+    language: en
+    start: menu
+    prompts:
+      menu: {say: "Press one."}
+    steps:
+      menu:
+        type: menu
+        prompts: menu
+        options: {"1": to_help, "2": to_ministry}
+        timeout: 8
+        retries: 0
+        fallback: to_help
+      to_help:
+        type: enqueue
+        queue: help
+        announce: [{say: "You are number"}, {announce: position}]
+        announce_every: 30
+      to_ministry:
+        type: transfer
+        kind: line
+        target: ministry
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Prompts made once for the whole session (espeak-ng output is cached on disk)."""
+    return tmp_path_factory.mktemp("prompts")
+
+
+async def eventually(check: Callable[[], Any], seconds: float = 10.0, what: str = "") -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; fail after `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        value = check()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what or check}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Hotline:
+    platform: Platform
+    settings: Settings
+    sip_passwords: dict[str, str]
+    workdir: Path
+    sipp: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    @property
+    def sip_port(self) -> int:
+        return self.platform.endpoint.port
+
+    @property
+    def sessions(self) -> Any:
+        return self.platform.app.sessions
+
+    def folder(self, name: str) -> Path:
+        path = self.workdir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    async def user_id(self, username: str) -> str:
+        async with self.sessions() as session:
+            return str(
+                (await session.scalars(select(User.id).where(User.username == username))).one()
+            )
+
+    async def agent_state(self, username: str) -> tuple[AgentState, str | None]:
+        snapshot = self.platform.routing.engine.agent(await self.user_id(username))
+        return snapshot.state, snapshot.reason
+
+    async def register(self, username: str, port: int, *, unregister: bool = False) -> SippResult:
+        """A phone of `username` registers (or unregisters everything) from `port` with the
+        SIP password `hotline init` would have printed."""
+        result = await run_sipp(
+            self.folder(f"register-{username}-{port}"),
+            scenario="unregister_digest.xml" if unregister else "register_digest.xml",
+            remote_port=self.sip_port,
+            sipp_port=port,
+            extra=["-s", username, "-au", username, "-ap", self.sip_passwords[username]],
+            time_limit=10,
+        )
+        assert result.returncode == 0, result.explain()
+        await self.platform.calls.presence.settled()
+        return result
+
+    async def logged_in(self, username: str, port: int) -> None:
+        await self.register(username, port)
+        state, _ = await self.agent_state(username)
+        assert state is AgentState.READY
+
+    async def phone(
+        self, scenario: Path, port: int, *, time_limit: float = 30
+    ) -> asyncio.subprocess.Process:
+        """Start a SIPp UAS (an agent's phone or a callee) on `port`; returns at once."""
+        process = await start_sipp(
+            self.folder(f"uas-{scenario.stem}-{port}"),
+            scenario=str(scenario),
+            sipp_port=port,
+            time_limit=time_limit,
+        )
+        self.sipp.append(process)
+        from tests.telephony.sip.sipp import wait_bound
+
+        await wait_bound(port, process=process)
+        return process
+
+    async def finish(
+        self, process: asyncio.subprocess.Process, name: str, limit: float = 30
+    ) -> SippResult:
+        return await finish_sipp(process, self.folder(name), time_limit=limit)
+
+    async def call(
+        self,
+        scenario: Path,
+        *,
+        dialled: str = CITY,
+        time_limit: float = 30,
+    ) -> asyncio.subprocess.Process:
+        """Start a SIPp caller dialling `dialled`; returns at once."""
+        process = await start_sipp(
+            scenario.parent,
+            scenario=str(scenario),
+            remote_port=self.sip_port,
+            time_limit=time_limit,
+            extra=["-s", dialled],
+        )
+        self.sipp.append(process)
+        return process
+
+    async def contacts(self) -> list[Contact]:
+        async with self.sessions() as session:
+            return list((await session.scalars(select(Contact).order_by(Contact.arrived_at))).all())
+
+    async def contact(self, contact_id: str) -> Contact:
+        async with self.sessions() as session:
+            row = await session.get(Contact, contact_id)
+            assert row is not None
+            return row
+
+    async def log(self, contact_id: str) -> list[tuple[str, dict[str, Any]]]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(ContactEvent)
+                .where(ContactEvent.contact_id == contact_id)
+                .order_by(ContactEvent.seq)
+            )
+            return [(r.type, dict(r.payload)) for r in rows]
+
+    async def ended(self, seconds: float = 15.0) -> Contact:
+        """The first contact, once it has ended."""
+
+        async def done() -> Contact | None:
+            rows = await self.contacts()
+            return rows[0] if rows and rows[0].state == "ended" else None
+
+        return await eventually(done, seconds, "the contact ended")  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def running_hotline(
+    tmp_path: Path,
+    prompt_cache: Path,
+    *,
+    offer_timeout: float = 3,
+    callback_after: float = 60,
+    http: bool = False,
+    **settings: Any,
+) -> AsyncIterator[Hotline]:
+    """Hotline on a fresh SQLite database in `tmp_path`, with the test configuration."""
+    if shutil.which("sipp") is None:
+        pytest.skip("SIPp (sip-tester) is not installed")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    await migrate.upgrade(url)
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": url,
+        "prompts_dir": prompt_cache,
+        "sip_realm": REALM,
+        "sip_guest_calls": True,
+        "http_port": free_port(),
+        "shutdown_seconds": 5.0,
+        "callback_retry_seconds": 2.0,
+        **settings,
+    }
+    app = build_app(Settings(**values))
+    config = CONFIG.replace("{offer_timeout}", str(offer_timeout)).replace(
+        "{callback_after}", str(callback_after)
+    )
+    async with app.sessions() as session:
+        summary = await import_config(
+            session=session,
+            config=parse_config(config, filename="calls.yaml"),
+            password_cost=FAST_HASHING,
+            flows=[LineFlow("city", FLOW, "test-flow.yaml", "tests")],
+            sip_realm=REALM,
+        )
+    base = 20000 + 200 * random.randrange(45)  # RTP ports: a slice of 20000-28999
+    platform = await start_platform(
+        app,
+        endpoint_config=EndpointConfig(
+            bind_host="127.0.0.1",
+            port=free_port(),
+            advertised_host="127.0.0.1",
+            timers=FAST,
+            max_calls=app.settings.max_calls,
+            retry_after=app.settings.retry_after_seconds,
+        ),
+        media_config=MediaConfig(
+            address="127.0.0.1", port_min=base, port_max=base + 199, workers=1
+        ),
+        http=http,
+    )
+    hotline = Hotline(platform, app.settings, summary.sip_passwords, tmp_path)
+    try:
+        yield hotline
+    finally:
+        for process in hotline.sipp:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await platform.close()
