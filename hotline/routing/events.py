@@ -5,6 +5,7 @@ agent (the phone rings), is *answered*, and *ends* with an outcome."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from hotline.core.events import Event, register
@@ -53,6 +54,14 @@ class ContactMoved(Event):
 class CallbackRequested(Event):
     type: ClassVar[str] = "contact.callback_requested"
     queue_id: str
+
+
+@register
+class CallbackRescheduled(Event):
+    """The caller did not answer the callback: it waits again, to be dialled from `retry_at`."""
+
+    type: ClassVar[str] = "contact.callback_rescheduled"
+    retry_at: datetime
 
 
 @register

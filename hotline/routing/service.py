@@ -252,9 +252,21 @@ class RoutingService:
         await self._run(decisions, [record])
 
     async def callback_failed(self, contact_id: str, *, retry_in: float | None = None) -> None:
+        """The dialled caller did not answer. With `retry_in`, the contact waits again (its row
+        says so, so a restart restores it as a waiting callback); without, it ends."""
         now = self._clock.now()
         retry_at = None if retry_in is None else now + retry_in
-        await self._run(self.engine.callback_failed(contact_id, now, retry_at=retry_at))
+        decisions = self.engine.callback_failed(contact_id, now, retry_at=retry_at)
+        records = []
+        if retry_at is not None:
+            records.append(
+                _Record(
+                    ev.CallbackRescheduled(retry_at=_dt(retry_at)),
+                    contact_id,
+                    {"state": rt.ContactState.WAITING.value, "agent_id": None},
+                )
+            )
+        await self._run(decisions, records)
 
     async def transfer(self, contact_id: str, queue_id: str) -> None:
         await self._run(self.engine.transfer(contact_id, queue_id, self._clock.now()))

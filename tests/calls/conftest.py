@@ -33,6 +33,7 @@ from tests.config.factories import FAST_HASHING
 from tests.telephony.sip.conftest import FAST
 from tests.telephony.sip.sipp import SippResult, finish_sipp, free_port, run_sipp, start_sipp
 
+SCENARIO_DIR = Path(__file__).parent.parent / "telephony" / "sip" / "scenarios"
 REALM = "hotline.test"
 CITY = "+74950001122"  # the city line's number, as a carrier would send it
 MINISTRY = "74950003344"

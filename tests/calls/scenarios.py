@@ -168,6 +168,29 @@ def caller(
     return path
 
 
+def refused_caller(workdir: Path, *, status: int, name: str = "refused") -> Path:
+    """A caller whose INVITE is refused with `status` (it ACKs the final response)."""
+    body = _HEAD.format(name=name)
+    invite = _INVITE.format(caller=CALLER_NUMBER, sdp=_sdp(None))
+    body += invite[: invite.index('  <recv response="180"')]
+    body += f"""  <recv response="{status}"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:{CALLER_NUMBER}@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+</scenario>
+"""
+    path = workdir / f"{name}.xml"
+    path.write_text(body)
+    return path
+
+
 def answering_phone(
     workdir: Path,
     *,

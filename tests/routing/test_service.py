@@ -199,6 +199,32 @@ async def test_a_callback_survives_a_restart_in_its_place(h: Harness) -> None:
         await service.close()
 
 
+async def test_a_callback_to_be_retried_waits_again_in_its_row_and_survives_a_restart(
+    h: Harness,
+) -> None:
+    await _login(h)
+    contact_id = await h.new_contact()
+    await h.service.arrive(contact_id, "medical")
+    await h.service.decline(contact_id)  # the agent is not ready now: the contact waits
+    await h.service.request_callback(contact_id, number="+79990001122")
+    await h.service.set_ready(h.agent_id)
+    await h.service.answer(contact_id)  # the agent took the callback; the caller did not answer
+    h.clock.advance(30)
+    await h.service.callback_failed(contact_id, retry_in=300)
+    row = await h.row(contact_id)
+    assert (row.state, row.agent_id) == ("waiting", None)
+    assert (await h.log(contact_id))[-1] == "contact.callback_rescheduled"
+    await h.service.close()
+
+    service = await _service(h.sessions, h.clock, h.bus)
+    try:
+        async with h.sessions() as session:
+            assert await service.restore(session=session) == 1
+        assert service.engine.contact(contact_id).is_callback
+    finally:
+        await service.close()
+
+
 async def test_a_decision_for_a_contact_without_a_row_loses_nothing_else(h: Harness) -> None:
     await _login(h, ready=False)
     ghost = "0" * 32  # the call layer never created this contact's row

@@ -1,0 +1,100 @@
+"""Waiting for an agent: an offer nobody answers goes back to the queue and leaves the agent not
+ready; a caller who hangs up while waiting is an abandon with its wait; one who hangs up in the
+IVR is an IVR abandon; a number no line has is refused, and recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotline.routing.types import AgentState, ContactState
+from tests.calls import scenarios
+from tests.calls.conftest import SCENARIO_DIR, eventually, running_hotline
+from tests.telephony.sip.sipp import free_port
+
+
+async def test_an_offer_nobody_answers_goes_back_to_the_queue_and_the_agent_is_not_ready(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache, offer_timeout=2) as h:
+        phone_port = free_port()
+        await h.logged_in("agent01", phone_port)
+        phone = await h.phone(SCENARIO_DIR / "uas_ring_forever.xml", phone_port)
+        caller = await h.call(
+            scenarios.caller(
+                h.folder("caller"), steps=[("pause", 1200), ("key", 1), ("pause", 5000)]
+            )
+        )
+
+        async def missed() -> bool:
+            state, reason = await h.agent_state("agent01")
+            return state is AgentState.NOT_READY and reason == "missed"
+
+        await eventually(missed, 10, "agent01 not ready after the missed offer")
+        (contact,) = await h.contacts()
+        assert h.platform.routing.engine.contact(contact.id).state is ContactState.WAITING
+        phone_result = await h.finish(phone, "phone")
+        assert phone_result.returncode == 0, phone_result.explain()  # it was CANCELled
+
+        caller_result = await h.finish(caller, "caller")
+        assert caller_result.returncode == 0, caller_result.explain()
+        contact = await h.ended()
+        assert (contact.outcome, contact.queue_id, contact.agent_id) == ("abandoned", "help", None)
+        log = await h.log(contact.id)
+        kinds = [kind for kind, _ in log]
+        withdrawn = [p for kind, p in log if kind == "contact.offer_withdrawn"]
+        assert [w["reason"] for w in withdrawn] == ["missed"]
+        assert kinds[-1] == "contact.ended"
+        assert log[-1][1]["waited"] > 3.0
+
+
+async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_with_its_wait(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache) as h:
+        caller = await h.call(
+            scenarios.caller(
+                h.folder("caller"), steps=[("pause", 1200), ("key", 1), ("pause", 2500)]
+            )
+        )
+        result = await h.finish(caller, "caller")
+        assert result.returncode == 0, result.explain()
+        contact = await h.ended()
+        assert (contact.outcome, contact.queue_id) == ("abandoned", "help")
+        log = await h.log(contact.id)
+        kind, ended = log[-1]
+        assert kind == "contact.ended"
+        assert 1.5 < ended["waited"] < 6.0
+        assert ("call.ended", {"by": "caller", "reason": "hung up"}) in log
+        qualities = [p for kind, p in log if kind == "call.quality"]
+        assert qualities[0]["leg"] == "caller"
+        assert qualities[0]["figures"]["packets_sent"] > 50  # prompts and music reached it
+
+
+async def test_a_caller_who_hangs_up_in_the_ivr_ends_with_an_ivr_abandon(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache) as h:
+        caller = await h.call(scenarios.caller(h.folder("caller"), steps=[("pause", 500)]))
+        result = await h.finish(caller, "caller")
+        assert result.returncode == 0, result.explain()
+        contact = await h.ended()
+        assert (contact.outcome, contact.queue_id) == ("ivr_abandoned", None)
+        log = dict(await h.log(contact.id))
+        assert log["ivr.completed"]["ended_by"] == "caller"
+        assert log["contact.ended"]["outcome"] == "ivr_abandoned"
+
+
+async def test_a_number_no_line_has_is_refused_and_still_recorded(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache) as h:
+        caller = await h.call(
+            scenarios.refused_caller(h.folder("caller"), status=404), dialled="5550000"
+        )
+        result = await h.finish(caller, "caller")
+        assert result.returncode == 0, result.explain()
+        contact = await h.ended()
+        assert (contact.outcome, contact.line_id) == ("rejected", None)
+        log = dict(await h.log(contact.id))
+        assert log["call.rejected"]["status"] == 404
+        assert log["contact.arrived"]["dialled"] == "5550000"
