@@ -344,6 +344,7 @@ class LiveCall:
         self._attempts = 0
         self._external_number = ""
         self._ivr_written = False
+        self._failed = False
         if caller is not None:
             self._attach(caller)
 
@@ -1395,16 +1396,18 @@ class LiveCall:
             raise Conflict("the consultation has not been answered yet", contact_id=self.contact_id)
         party = consult.party
         await self._route(self.ctx.routing.hangup(agent.contact_id))
-        event = ce.CallTransferred(
-            kind=consult.kind,
-            target=consult.target,
-            warm=True,
-            stage="completed",
-            from_agent=agent.agent_id,
-            consult_contact_id=consult.contact_id,
-        )
-        await self._write(agent.contact_id, event)
-        await self._write(consult.contact_id, event)
+        for contact_id in (agent.contact_id, consult.contact_id):  # one event (id) per log
+            await self._write(
+                contact_id,
+                ce.CallTransferred(
+                    kind=consult.kind,
+                    target=consult.target,
+                    warm=True,
+                    stage="completed",
+                    from_agent=agent.agent_id,
+                    consult_contact_id=consult.contact_id,
+                ),
+            )
         with contextlib.suppress(MediaError):
             await self.ctx.media.unbridge(agent.leg.endpoint.endpoint_id)
         self.agent = None
@@ -1642,8 +1645,9 @@ class LiveCall:
         """End the call from our side, cleanly: every leg hung up, the router told, and the
         reason in the contact's log. A registered callback survives (it waits in the database,
         and a restart restores it)."""
-        if self.phase is Phase.DONE:
+        if self.phase is Phase.DONE or (self._failed and not shutdown):
             return
+        self._failed = True  # a lost worker reports each of the call's endpoints: end once
         phase = self.phase
         self._cancel_ivr_timers()
         self._cancel_announcements()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hotline.app import Platform, build_app, start_platform
+from hotline.app import App, Platform, build_app, start_platform
 from hotline.config.loader import parse_config
 from hotline.config.service import LineFlow, import_config
 from hotline.contacts.models import Contact, ContactEvent
@@ -259,6 +259,27 @@ class Hotline:
         return await eventually(done, seconds, "the contact ended")  # type: ignore[no-any-return]
 
 
+async def start_test_platform(app: App, *, http: bool = False) -> Platform:
+    """The platform on 127.0.0.1: a free SIP port, fast SIP timers, one media worker on a
+    slice of the RTP range."""
+    base = 20000 + 200 * random.randrange(45)  # RTP ports: a slice of 20000-28999
+    return await start_platform(
+        app,
+        endpoint_config=EndpointConfig(
+            bind_host="127.0.0.1",
+            port=free_port(),
+            advertised_host="127.0.0.1",
+            timers=FAST,
+            max_calls=app.settings.max_calls,
+            retry_after=app.settings.retry_after_seconds,
+        ),
+        media_config=MediaConfig(
+            address="127.0.0.1", port_min=base, port_max=base + 199, workers=1
+        ),
+        http=http,
+    )
+
+
 @asynccontextmanager
 async def running_hotline(
     tmp_path: Path,
@@ -297,22 +318,7 @@ async def running_hotline(
             flows=[LineFlow("city", FLOW, "test-flow.yaml", "tests")],
             sip_realm=REALM,
         )
-    base = 20000 + 200 * random.randrange(45)  # RTP ports: a slice of 20000-28999
-    platform = await start_platform(
-        app,
-        endpoint_config=EndpointConfig(
-            bind_host="127.0.0.1",
-            port=free_port(),
-            advertised_host="127.0.0.1",
-            timers=FAST,
-            max_calls=app.settings.max_calls,
-            retry_after=app.settings.retry_after_seconds,
-        ),
-        media_config=MediaConfig(
-            address="127.0.0.1", port_min=base, port_max=base + 199, workers=1
-        ),
-        http=http,
-    )
+    platform = await start_test_platform(app, http=http)
     hotline = Hotline(platform, app.settings, summary.sip_passwords, tmp_path)
     try:
         yield hotline
