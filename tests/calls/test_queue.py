@@ -4,8 +4,13 @@ IVR is an IVR abandon; a number no line has is refused, and recorded."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from hotline.cli import cli
 from hotline.routing.types import AgentState, ContactState
 from tests.calls import scenarios
 from tests.calls.conftest import SCENARIO_DIR, eventually, running_hotline
@@ -68,6 +73,24 @@ async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_with_its_wait(
         qualities = [p for kind, p in log if kind == "call.quality"]
         assert qualities[0]["leg"] == "caller"
         assert qualities[0]["figures"]["packets_sent"] > 50  # prompts and music reached it
+
+        # What operators and scripts see of it.
+        args = ["--database-url", h.settings.effective_database_url, "contacts", "--json"]
+        listed = await asyncio.to_thread(CliRunner().invoke, cli, [*args, "--limit", "5"])
+        assert listed.exit_code == 0, listed.output
+        (item,) = json.loads(listed.output)["contacts"]
+        assert item["id"] == contact.id
+        assert item["caller"] == "79*******22"  # masked unless --show-numbers
+        assert (item["line"], item["queue"], item["outcome"]) == ("city", "help", "abandoned")
+        assert 1.5 < item["wait_seconds"] < 6.0
+        assert [p["step"] for p in item["ivr_path"]] == ["menu", "to_help"]
+        assert item["events"][0]["type"] == "contact.arrived"
+        text = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            ["--database-url", h.settings.effective_database_url, "contacts"],
+        )
+        assert "IVR: menu:chosen[1] > to_help:enqueued" in text.output
 
 
 async def test_a_caller_who_hangs_up_in_the_ivr_ends_with_an_ivr_abandon(
