@@ -13,13 +13,20 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv python3-dev build-essential postgresql postgresql-client \
                 sip-tester baresip espeak-ng
 
-.PHONY: demo test lint typecheck unit system-deps venv postgres bench clean
+.PHONY: demo demo-planning test lint typecheck unit system-deps venv postgres bench clean
 
+# The COVID-19 hotline, live: init prints the agents' SIP accounts, then `hotline serve` takes
+# calls on SIP port 5060 (any softphone may call: guest calls are on for the demo) until Ctrl-C.
+# docs/telephony.md says how to register one softphone as an agent and call from another.
 demo: system-deps venv
 	$(BIN)/hotline --data-dir $(DATA) init --template covid --force
+	HOTLINE_SIP_GUEST_CALLS=true $(BIN)/hotline --data-dir $(DATA) serve --sip-port 5060
+
+# Staffing and a simulated day for 200 calls an hour, with the production routing engine.
+demo-planning: system-deps venv
 	$(BIN)/hotline --data-dir $(DATA) staff --calls-per-hour 200 --aht 180 --sl 0.8 --sl-seconds 20
 	$(BIN)/hotline --data-dir $(DATA) simulate --calls-per-hour 200 --aht 180 --agents 14 --hours 8 --patience 120 --seed 1 --chart $(DATA)/simulation.png
-	@echo "Demo data in $(DATA)/ (database hotline.db, simulation chart simulation.png)."
+	@echo "Simulation chart in $(DATA)/simulation.png."
 
 test: system-deps venv postgres lint typecheck unit
 

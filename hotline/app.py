@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.core.clock import Clock, SystemClock
-from hotline.core.errors import InvalidConfiguration
+from hotline.core.errors import HotlineError, InvalidConfiguration
 from hotline.core.events import InProcessBus
 from hotline.core.settings import Settings
 from hotline.db.engine import create_engine, create_sessions
@@ -297,7 +297,13 @@ async def start_platform(
         await calls.start()
         stages.append(("calls", lambda: calls.close(grace=settings.shutdown_seconds / 2)))
 
-        await endpoint.start()
+        try:
+            await endpoint.start()
+        except (OSError, HotlineError) as exc:
+            raise InvalidConfiguration(
+                f"{exc} (is another SIP server running? choose another --sip-port)",
+                port=endpoint.config.port,
+            ) from exc
         stages.append(("SIP endpoint", endpoint.close))
         for trunk in trunks:
             await trunk.start()
