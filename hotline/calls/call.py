@@ -1463,9 +1463,11 @@ class LiveCall:
         agent = self.agent
         if agent is None:
             return
+        endpoint_id = agent.leg.endpoint.endpoint_id
         with contextlib.suppress(MediaError):
-            await self.ctx.media.stop(agent.leg.endpoint.endpoint_id)
-            await self.ctx.media.unbridge(agent.leg.endpoint.endpoint_id)
+            await self.ctx.media.stop(endpoint_id)
+        with contextlib.suppress(MediaError):
+            await self.ctx.media.unbridge(endpoint_id)
         await self._bridge_caller_to(agent.leg)
 
     # ------------------------------------------------------------------ hang-ups

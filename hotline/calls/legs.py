@@ -69,8 +69,8 @@ class Leg(Protocol):
     def active(self) -> bool: ...
 
     async def hangup(self) -> None:
-        """End the leg from our side (bounded in time); the media endpoint is the caller's to
-        release."""
+        """End the leg from our side, without waiting for the far end; `ended` resolves when it
+        is over. The media endpoint is the owner's to release."""
         ...
 
 
@@ -130,12 +130,10 @@ class SipLeg:
         return self.dialog.active
 
     async def hangup(self) -> None:
-        if not self.dialog.active:
-            return
-        try:
-            await asyncio.wait_for(self.dialog.bye(), 10.0)
-        except (TimeoutError, CallFailed, OSError) as exc:
-            log.info("BYE on %s: %s", self.dialog.call_id, exc)
+        """Send BYE without waiting for its answer: the call (an actor with a mailbox) must not
+        stall on a peer that answers slowly. The SIP layer owns the task and its retransmissions."""
+        if self.dialog.active:
+            self.dialog.endpoint.spawn(self.dialog.bye())
 
     def _dtmf(self, dialog: Dialog, event: DtmfEvent) -> None:
         if self.on_key is not None:

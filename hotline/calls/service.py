@@ -161,8 +161,7 @@ class CallService:
 
     async def close(self, grace: float = 10.0) -> None:
         """Stop taking calls, end the live ones (their outcomes written), bounded by `grace`."""
-        self._closing = True
-        self.endpoint.on_invite = None
+        self._closing = True  # new INVITEs get 503 with Retry-After from here on
         calls = list(self._calls)
         for call in calls:
             call.post(Shutdown("the service is shutting down"))

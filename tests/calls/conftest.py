@@ -102,7 +102,7 @@ FLOW = textwrap.dedent(
       menu:
         type: menu
         prompts: menu
-        options: {"1": to_help, "2": to_ministry}
+        options: {"1": to_help, "2": to_ministry, "3": to_outside}
         timeout: 8
         retries: 0
         fallback: to_help
@@ -115,6 +115,10 @@ FLOW = textwrap.dedent(
         type: transfer
         kind: line
         target: ministry
+      to_outside:
+        type: transfer
+        kind: external
+        target: "+7 495 000-55-66"
     """
 )
 

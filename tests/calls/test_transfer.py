@@ -121,3 +121,31 @@ async def test_a_warm_transfer_lets_the_agent_consult_then_hands_the_caller_over
         assert stages == ["started", "completed"]
         consult_log = [kind for kind, _ in await h.log(consult_id)]
         assert "call.ended" in consult_log  # the caller hung up on the specialist
+
+
+async def test_the_ivr_transfers_a_caller_to_an_external_number_through_the_outbound_route(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    outside_port = free_port()
+    async with running_hotline(
+        tmp_path, prompt_cache, callback_route=f"sip:{{number}}@127.0.0.1:{outside_port}"
+    ) as h:
+        outside = await h.phone(
+            scenarios.answering_phone(h.folder("outside"), end="bye", hold_ms=1000, name="outside"),
+            outside_port,
+        )
+        caller = await h.call(
+            scenarios.caller(
+                h.folder("caller"), steps=[("pause", 1200), ("key", 3)], end="await_bye"
+            )
+        )
+        outside_result = await h.finish(outside, "outside")
+        caller_result = await h.finish(caller, "caller")
+        assert outside_result.returncode == 0, outside_result.explain()
+        assert caller_result.returncode == 0, caller_result.explain()  # hung up after the far end
+        contact = await h.ended()
+        assert (contact.outcome, contact.queue_id) == ("transferred", None)
+        log = dict(await h.log(contact.id))
+        assert log["call.transferred"]["kind"] == "external"
+        assert log["call.transferred"]["target"] == "+7********66"  # masked in the log
+        assert log["call.ended"]["by"] == "external"
