@@ -158,6 +158,34 @@ async def test_a_crashed_media_worker_ends_its_calls_cleanly_with_the_reason(
         assert h.platform.media.worker_pid(0) != pid
 
 
+async def test_stopping_the_platform_ends_live_calls_with_their_outcome(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache) as h:
+        phone_port = free_port()
+        await h.logged_in("agent01", phone_port)
+        agent = await h.phone(scenarios.answering_phone(h.folder("agent")), phone_port)
+        caller = await h.call(
+            scenarios.caller(
+                h.folder("caller"), steps=[("pause", 1200), ("key", 1)], end="await_bye"
+            )
+        )
+
+        async def connected() -> bool:
+            rows = await h.contacts()
+            return bool(rows) and rows[0].state == "connected"
+
+        await eventually(connected, 10, "the call is bridged")
+        await h.platform.close()
+
+        assert (await h.finish(caller, "caller")).returncode == 0  # both got a BYE
+        assert (await h.finish(agent, "agent")).returncode == 0
+        (contact,) = await h.contacts()
+        assert (contact.state, contact.outcome) == ("ended", "cancelled")
+        log = dict(await h.log(contact.id))
+        assert log["call.ended"] == {"by": "hotline", "reason": "the service is shutting down"}
+
+
 async def test_hotline_serve_runs_until_sigterm_and_stops_cleanly(
     tmp_path: Path, prompt_cache: Path
 ) -> None:
