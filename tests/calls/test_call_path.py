@@ -109,21 +109,23 @@ async def test_a_caller_reaches_an_agent_through_the_ivr_and_both_hear_each_othe
             assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
             assert wav.getnframes() > 8000
 
-        # Wrap-up after the call (the queue's 1 s), then ready again.
-        async def ready() -> bool:
-            state, _ = await h.agent_state("agent01")
-            return state is AgentState.READY
-
-        await eventually(ready, 5, "agent01 ready after wrap-up")
-        async with h.sessions() as session:
-            states = (
-                await session.scalars(
+        # Wrap-up after the call (the queue's 1 s), then ready again: in the router, and in the
+        # agent's state history once the router has written it.
+        async def history() -> list[str]:
+            async with h.sessions() as session:
+                states = await session.scalars(
                     select(AgentStateRecord.state)
                     .where(AgentStateRecord.user_id == agent_id)
                     .order_by(AgentStateRecord.id)
                 )
-            ).all()
-        assert states[-4:] == ["reserved", "busy", "wrap_up", "ready"]
+                return list(states.all())
+
+        async def ready_again() -> bool:
+            state, _ = await h.agent_state("agent01")
+            return state is AgentState.READY and (await history())[-1] == "ready"
+
+        await eventually(ready_again, 5, "agent01 ready after wrap-up")
+        assert (await history())[-4:] == ["reserved", "busy", "wrap_up", "ready"]
         caller_audio.close()
         agent_audio.close()
 

@@ -29,7 +29,7 @@ async def test_a_caller_asks_for_a_callback_keeps_their_place_and_is_called_back
         caller = await h.call(
             scenarios.caller(
                 h.folder("caller"),
-                steps=[("pause", 1200), ("key", 1), ("pause", 2500), ("key", 2)],
+                steps=[("pause", 1200), ("key", 1), ("pause", 3000), ("key", 2)],
                 end="await_bye",
             )
         )
@@ -90,7 +90,7 @@ async def test_a_callback_the_caller_does_not_answer_is_tried_again_later(
         caller = await h.call(
             scenarios.caller(
                 h.folder("caller"),
-                steps=[("pause", 1200), ("key", 1), ("pause", 2500), ("key", 2)],
+                steps=[("pause", 1200), ("key", 1), ("pause", 3000), ("key", 2)],
                 end="await_bye",
             )
         )
