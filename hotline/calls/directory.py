@@ -52,7 +52,7 @@ class LineDirectory:
         self._default = default_line
 
     async def match(self, dialled: str | None) -> LineInfo | None:
-        lines = await self._all()
+        lines = await self.all()
         wanted = (dialled or "").strip()
         by_id = {line.id: line for line in lines}
         if wanted in by_id:
@@ -76,7 +76,7 @@ class LineDirectory:
             row = await session.get(Line, line_id)
             return None if row is None else _info(row)
 
-    async def _all(self) -> list[LineInfo]:
+    async def all(self) -> list[LineInfo]:
         async with self._sessions() as session:
             return [_info(row) for row in (await session.scalars(select(Line))).all()]
 

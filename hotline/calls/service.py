@@ -191,7 +191,7 @@ class CallService:
     async def _warm_up(self) -> None:
         """Make the current flows' prompts before the first caller needs them."""
         flows = []
-        for line in await self.lines._all():
+        for line in await self.lines.all():
             published = await self.flows.for_new_call(line.id)
             if published is not None:
                 flows.append(published.flow)

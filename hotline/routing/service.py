@@ -124,7 +124,9 @@ class RoutingService:
         self._tasks.clear()
 
     def subscribe(self, handler: DecisionHandler) -> Unsubscribe:
-        """Get every decision once it is durable (the call layer rings phones on `Offer`)."""
+        """Get every decision once it is durable (the call layer rings phones on `Offer`).
+        Handlers run inside the writer task: hand the decision on (a queue, a task) and return;
+        a handler that awaits a router command would wait for itself."""
         self._handlers.append(handler)
 
         def unsubscribe() -> None:
