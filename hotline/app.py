@@ -282,8 +282,16 @@ async def start_platform(
             bus=app.bus,
             clock=app.clock,
             audio=audio,
-            agents=SipPhoneDialer(endpoint, registrar, media),
-            numbers=_number_dialer(settings.callback_route, endpoint, media, trunks),
+            agents=SipPhoneDialer(
+                endpoint, registrar, media, sdp_address=settings.advertised_address
+            ),
+            numbers=_number_dialer(
+                settings.callback_route,
+                endpoint,
+                media,
+                trunks,
+                sdp_address=settings.advertised_address,
+            ),
             config=CallConfig(
                 recordings_dir=settings.effective_recordings_dir,
                 callback_key=settings.callback_key,
@@ -293,6 +301,7 @@ async def start_platform(
             ),
             default_line=settings.default_line,
             ready_on_register=settings.agent_ready_on_register,
+            sdp_address=settings.advertised_address,
         )
         await calls.start()
         stages.append(("calls", lambda: calls.close(grace=settings.shutdown_seconds / 2)))
@@ -347,7 +356,12 @@ def _trunk_config(trunk: TrunkSettings) -> TrunkConfig:
 
 
 def _number_dialer(
-    route: str | None, endpoint: Endpoint, media: LocalMediaEngine, trunks: list[Trunk]
+    route: str | None,
+    endpoint: Endpoint,
+    media: LocalMediaEngine,
+    trunks: list[Trunk],
+    *,
+    sdp_address: str,
 ) -> SipNumberDialer | None:
     """How callbacks dial out: `trunk:NAME`, a SIP URI template, or the only outbound trunk."""
     from hotline.calls.legs import SipNumberDialer
@@ -355,7 +369,7 @@ def _number_dialer(
     outbound = [t for t in trunks if t.config.proxy]
     if route is None:
         if len(outbound) == 1:
-            return SipNumberDialer(endpoint, media, trunk=outbound[0])
+            return SipNumberDialer(endpoint, media, trunk=outbound[0], sdp_address=sdp_address)
         if outbound:
             log.warning("several trunks and no callback_route: callbacks are off")
         return None
@@ -363,7 +377,7 @@ def _number_dialer(
         name = route.removeprefix("trunk:")
         for trunk in outbound:
             if trunk.config.name == name:
-                return SipNumberDialer(endpoint, media, trunk=trunk)
+                return SipNumberDialer(endpoint, media, trunk=trunk, sdp_address=sdp_address)
         raise InvalidConfiguration(
             f"callback_route names trunk {name!r}, which is not configured with a proxy",
             field="callback_route",
@@ -372,7 +386,7 @@ def _number_dialer(
         raise InvalidConfiguration(
             "callback_route must be trunk:NAME or a SIP URI with {number}", field="callback_route"
         )
-    return SipNumberDialer(endpoint, media, uri_template=route)
+    return SipNumberDialer(endpoint, media, uri_template=route, sdp_address=sdp_address)
 
 
 def _live_state(platform: Platform, names: dict[str, str]) -> LiveState:

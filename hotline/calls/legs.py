@@ -11,7 +11,9 @@ set up differs, and is behind two more small interfaces:
   carrier trunk, or a SIP URI template in tests and demos.
 
 A leg's media endpoint is allocated in the contact's group, because a bridge relays audio inside
-one media worker (docs/media.md)."""
+one media worker (docs/media.md). SDP carries `sdp_address` when one is given (the advertised
+address: behind 1:1 NAT the workers bind a private address that phones cannot reach), else the
+address the endpoint is bound to."""
 
 from __future__ import annotations
 
@@ -111,11 +113,18 @@ class SipLeg:
     kind = "sip"
 
     def __init__(
-        self, dialog: Dialog, endpoint: EndpointInfo, media: MediaEngine, codec: MediaCodec
+        self,
+        dialog: Dialog,
+        endpoint: EndpointInfo,
+        media: MediaEngine,
+        codec: MediaCodec,
+        *,
+        sdp_address: str | None = None,
     ) -> None:
         self.dialog = dialog
         self.endpoint = endpoint
         self.codec = codec
+        self.sdp_address = sdp_address or endpoint.address
         self.on_key: KeyHandler | None = None
         self._media = media
         dialog.on_reinvite = self._reinvite
@@ -146,7 +155,7 @@ class SipLeg:
             raise SdpError("An SDP offer is required", status=488)
         origin = dialog.local_sdp.origin if dialog.local_sdp is not None else None
         answer, session = build_answer(
-            offer, address=self.endpoint.address, port=self.endpoint.port, origin=origin
+            offer, address=self.sdp_address, port=self.endpoint.port, origin=origin
         )
         await apply_session(self._media, self.endpoint, session)
         return answer
@@ -174,7 +183,9 @@ async def apply_session(media: MediaEngine, endpoint: EndpointInfo, session: Aud
         raise SdpError(f"Media refused the session: {exc}", status=488) from exc
 
 
-async def answer_incoming(call: IncomingCall, media: MediaEngine, *, group: str) -> SipLeg:
+async def answer_incoming(
+    call: IncomingCall, media: MediaEngine, *, group: str, sdp_address: str | None = None
+) -> SipLeg:
     """Answer an inbound INVITE on a new media endpoint of `group`. Raises `SdpError` (488) when
     the offer has no codec we take, `CallFailed` when the caller cancelled meanwhile, `MediaError`
     when no endpoint could be had; the endpoint is released on any failure."""
@@ -184,13 +195,15 @@ async def answer_incoming(call: IncomingCall, media: MediaEngine, *, group: str)
         raise SdpError("An SDP offer is required", status=488)
     endpoint = await media.allocate(group=group)
     try:
-        answer, session = build_answer(call.offer, address=endpoint.address, port=endpoint.port)
+        address = sdp_address or endpoint.address
+        answer, session = build_answer(call.offer, address=address, port=endpoint.port)
         await apply_session(media, endpoint, session)
         dialog = call.answer(answer)
     except BaseException:
         await _release_quietly(media, endpoint)
         raise
-    return SipLeg(dialog, endpoint, media, MediaCodec(session.codec.name.upper()))
+    codec = MediaCodec(session.codec.name.upper())
+    return SipLeg(dialog, endpoint, media, codec, sdp_address=sdp_address)
 
 
 async def _release_quietly(media: MediaEngine, endpoint: EndpointInfo) -> None:
@@ -201,11 +214,17 @@ async def _release_quietly(media: MediaEngine, endpoint: EndpointInfo) -> None:
 InviteFactory = Callable[[SessionDescription], Awaitable[Dialog]]
 
 
-async def _connect(media: MediaEngine, *, group: str, invites: Sequence[InviteFactory]) -> SipLeg:
+async def _connect(
+    media: MediaEngine,
+    *,
+    group: str,
+    invites: Sequence[InviteFactory],
+    sdp_address: str | None,
+) -> SipLeg:
     """Allocate an endpoint, send every INVITE with its offer at once, keep the first answer and
     cancel the rest (one media endpoint serves whichever phone answers)."""
     endpoint = await media.allocate(group=group)
-    offer = build_offer(address=endpoint.address, port=endpoint.port)
+    offer = build_offer(address=sdp_address or endpoint.address, port=endpoint.port)
     try:
         dialog = await _first_answer([invite(offer) for invite in invites])
         if dialog.media is None:
@@ -218,7 +237,8 @@ async def _connect(media: MediaEngine, *, group: str, invites: Sequence[InviteFa
     except BaseException:
         await _release_quietly(media, endpoint)
         raise
-    return SipLeg(dialog, endpoint, media, MediaCodec(dialog.media.codec.name.upper()))
+    codec = MediaCodec(dialog.media.codec.name.upper())
+    return SipLeg(dialog, endpoint, media, codec, sdp_address=sdp_address)
 
 
 async def _first_answer(coroutines: list[Awaitable[Dialog]]) -> Dialog:
@@ -267,10 +287,18 @@ class SipPhoneDialer:
     """Rings the SIP phones an agent registered (their username is the SIP user), each at the
     address its REGISTER came from (NAT-safe, see docs/sip.md)."""
 
-    def __init__(self, endpoint: Endpoint, registrar: Registrar, media: MediaEngine) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        registrar: Registrar,
+        media: MediaEngine,
+        *,
+        sdp_address: str | None = None,
+    ) -> None:
         self._endpoint = endpoint
         self._registrar = registrar
         self._media = media
+        self._sdp_address = sdp_address
 
     def reachable(self, username: str) -> bool:
         return bool(self._registrar.lookup(username))
@@ -307,6 +335,7 @@ class SipPhoneDialer:
             self._media,
             group=group,
             invites=[invite(b.uri, b.destination) for b in bindings],
+            sdp_address=self._sdp_address,
         )
 
 
@@ -321,6 +350,7 @@ class SipNumberDialer:
         *,
         trunk: Trunk | None = None,
         uri_template: str | None = None,
+        sdp_address: str | None = None,
     ) -> None:
         if (trunk is None) == (uri_template is None):
             raise ValueError("a number dialler needs either a trunk or a URI template")
@@ -330,6 +360,7 @@ class SipNumberDialer:
         self._media = media
         self._trunk = trunk
         self._template = uri_template
+        self._sdp_address = sdp_address
 
     async def dial(
         self, number: str, *, group: str, ring_timeout: float, caller_id: str | None = None
@@ -351,7 +382,9 @@ class SipNumberDialer:
                 ring_timeout=ring_timeout,
             )
 
-        return await _connect(self._media, group=group, invites=[send])
+        return await _connect(
+            self._media, group=group, invites=[send], sdp_address=self._sdp_address
+        )
 
 
 def dialable(number: str) -> str:

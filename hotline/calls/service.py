@@ -98,6 +98,7 @@ class CallService:
         config: CallConfig,
         default_line: str | None = None,
         ready_on_register: bool = True,
+        sdp_address: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.registrar = registrar
@@ -119,6 +120,7 @@ class CallService:
         )
         self._agents = agents
         self._numbers = numbers
+        self._sdp_address = sdp_address
         self._ctx: CallContext | None = None
         self._by_contact: dict[str, LiveCall] = {}
         self._by_endpoint: dict[str, LiveCall] = {}
@@ -342,7 +344,9 @@ class CallService:
             return
         published = await self.flows.for_new_call(line.id)
         try:
-            leg = await answer_incoming(call, self.media, group=contact_id)
+            leg = await answer_incoming(
+                call, self.media, group=contact_id, sdp_address=self._sdp_address
+            )
         except SdpError as exc:
             await self._refuse(
                 call, contact_id, exc.status if exc.status >= 400 else 488, exc.reason

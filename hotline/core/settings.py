@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(30, ge=1, le=3600, description="Retry-After of those 503s")
     media_address: str | None = Field(
         None,
-        description="Address RTP is bound to and written in SDP; default the advertised address",
+        description="Address the media workers bind RTP to; default the advertised address. "
+        "SDP always carries the advertised address (behind 1:1 NAT: bind the private one)",
     )
     media_port_min: int = Field(20000, ge=1024, le=65535)
     media_port_max: int = Field(29999, ge=1024, le=65535)
