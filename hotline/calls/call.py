@@ -1541,14 +1541,14 @@ class LiveCall:
         )
         if role == "caller":
             self._forget(leg)
+            await self._caller_left(why)  # first: the log says who ended it before the figures
             await self._release(leg, "caller")
-            await self._caller_left(why)
         elif role == "agent":
             agent = self.agent
             assert agent is not None
             self._forget(leg)
-            await self._release(leg, "agent", agent)
             await self._agent_left(agent, why)
+            await self._release(leg, "agent", agent)
         elif role == "consult":
             consult = self.consult
             assert consult is not None

@@ -254,9 +254,12 @@ class Hotline:
             return [(r.type, dict(r.payload)) for r in rows]
 
     async def ended(self, seconds: float = 15.0) -> Contact:
-        """The first contact, once it has ended."""
+        """The first contact, once it has ended and its call is over (every leg released and
+        its figures written)."""
 
         async def done() -> Contact | None:
+            if self.platform.calls.calls():
+                return None
             rows = await self.contacts()
             return rows[0] if rows and rows[0].state == "ended" else None
 
@@ -292,12 +295,14 @@ async def running_hotline(
     offer_timeout: float = 3,
     callback_after: float = 60,
     http: bool = False,
+    database_url: str | None = None,
     **settings: Any,
 ) -> AsyncIterator[Hotline]:
-    """Hotline on a fresh SQLite database in `tmp_path`, with the test configuration."""
+    """Hotline on a fresh database (an SQLite file in `tmp_path` unless `database_url` names an
+    empty one), with the test configuration."""
     if shutil.which("sipp") is None:
         pytest.skip("SIPp (sip-tester) is not installed")
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
     await migrate.upgrade(url)
     values: dict[str, Any] = {
         "data_dir": tmp_path,

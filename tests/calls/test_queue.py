@@ -48,8 +48,8 @@ async def test_an_offer_nobody_answers_goes_back_to_the_queue_and_the_agent_is_n
         kinds = [kind for kind, _ in log]
         withdrawn = [p for kind, p in log if kind == "contact.offer_withdrawn"]
         assert [w["reason"] for w in withdrawn] == ["missed"]
-        assert kinds[-1] == "contact.ended"
-        assert log[-1][1]["waited"] > 3.0
+        assert kinds.index("contact.offer_withdrawn") < kinds.index("contact.ended")
+        assert dict(log)["contact.ended"]["waited"] > 3.0
 
 
 async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_with_its_wait(
@@ -66,8 +66,8 @@ async def test_a_caller_who_hangs_up_in_the_queue_is_an_abandon_with_its_wait(
         contact = await h.ended()
         assert (contact.outcome, contact.queue_id) == ("abandoned", "help")
         log = await h.log(contact.id)
-        kind, ended = log[-1]
-        assert kind == "contact.ended"
+        ended = dict(log)["contact.ended"]
+        assert ended["outcome"] == "abandoned"
         assert 1.5 < ended["waited"] < 6.0
         assert ("call.ended", {"by": "caller", "reason": "hung up"}) in log
         qualities = [p for kind, p in log if kind == "call.quality"]
