@@ -16,6 +16,7 @@ from hotline.telephony.media.peer import RtpPeer, read_pcap_rtp
 from hotline.users.models import AgentStateRecord
 from tests.calls import scenarios
 from tests.calls.conftest import eventually, running_hotline
+from tests.conftest import scratch_database
 from tests.telephony.sip.sipp import free_port
 
 KEY_1 = "/usr/share/sip-tester/dtmf_2833_1.pcap"
@@ -136,3 +137,36 @@ async def _connected(h: object) -> list[object] | None:
     assert isinstance(h, Hotline)
     rows = await h.contacts()
     return rows if rows and rows[0].state == "connected" else None
+
+
+async def test_the_call_path_writes_the_same_record_on_postgresql(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with (
+        scratch_database("postgresql", tmp_path) as url,
+        running_hotline(tmp_path, prompt_cache, database_url=url) as h,
+    ):
+        phone_port = free_port()
+        await h.logged_in("agent01", phone_port)
+        agent = await h.phone(scenarios.answering_phone(h.folder("agent")), phone_port)
+        caller = await h.call(
+            scenarios.caller(
+                h.folder("caller"), steps=[("pause", 1200), ("key", 1), ("pause", 1500)]
+            )
+        )
+        assert (await h.finish(caller, "caller")).returncode == 0
+        assert (await h.finish(agent, "agent")).returncode == 0
+        contact = await h.ended()
+        assert (contact.outcome, contact.queue_id) == ("handled", "help")
+        assert types(await h.log(contact.id)) == [
+            "contact.arrived",
+            "ivr.completed",
+            "contact.queued",
+            "contact.offered",
+            "contact.answered",
+            "call.ended",
+            "contact.ended",
+            "call.recording",
+            "call.quality",
+            "call.quality",
+        ]
