@@ -807,6 +807,8 @@ class LiveCall:
         priority: int,
         announce: tuple[PromptRef, ...],
         every: float | None,
+        *,
+        callback: bool = False,
     ) -> bool:
         if queue_id not in self.ctx.routing.engine.queue_ids():
             await self._fail(f"no queue {queue_id!r} in the router")
@@ -816,7 +818,7 @@ class LiveCall:
         self.since = self._now()
         self._announce, self._announce_every = announce, every
         if not await self._route(
-            self.ctx.routing.arrive(self.contact_id, queue_id, priority=priority)
+            self.ctx.routing.arrive(self.contact_id, queue_id, priority=priority, callback=callback)
         ):
             await self._fail(f"the router refused the contact for queue {queue_id!r}")
             return False
@@ -944,7 +946,8 @@ class LiveCall:
             await self._enqueue(action.queue, action.priority, (), None)
             return
         self.caller_number = number
-        if not await self._enqueue(action.queue, action.priority, (), None):
+        # callback=True: a callback asked for out of hours is kept, not met by the closed message
+        if not await self._enqueue(action.queue, action.priority, (), None, callback=True):
             return
         await self._stop_caller_play()
         if not await self._route(self.ctx.routing.request_callback(self.contact_id, number=number)):

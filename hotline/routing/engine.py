@@ -365,9 +365,12 @@ class RoutingEngine:
         *,
         priority: int = 0,
         arrived: float | None = None,
+        callback: bool = False,
     ) -> list[Decision]:
         """A contact joins a queue. `arrived` restores an earlier arrival time (its place in line),
-        as when waiting callbacks are rebuilt from the database after a restart."""
+        as when waiting callbacks are rebuilt from the database after a restart. `callback`: the
+        caller is about to ask for a callback, which a closed queue accepts too (it is called
+        back once agents are there)."""
         self._begin(now)
         if contact_id in self._contacts:
             raise RoutingRejected(f"contact {contact_id!r} is already routed", contact=contact_id)
@@ -375,7 +378,7 @@ class RoutingEngine:
         if queue is None:
             raise RoutingRejected(f"no queue {queue_id!r}", queue=queue_id)
         spec = queue.spec
-        if spec.hours is not None and not spec.hours.is_open(now):
+        if not callback and spec.hours is not None and not spec.hours.is_open(now):
             self.stats.bucket(queue_id, now).closed += 1
             self.stats.bucket(RoutingStats.ALL, now).closed += 1
             self._out.append(

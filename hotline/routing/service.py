@@ -203,10 +203,15 @@ class RoutingService:
 
     # ------------------------------------------------------------------ contacts
 
-    async def arrive(self, contact_id: str, queue_id: str, *, priority: int = 0) -> None:
-        """Queue a contact whose row the call layer has already created."""
+    async def arrive(
+        self, contact_id: str, queue_id: str, *, priority: int = 0, callback: bool = False
+    ) -> None:
+        """Queue a contact whose row the call layer has already created (`callback`: it is
+        queued to ask for a callback, accepted even while the queue is closed)."""
         now = self._clock.now()
-        decisions = self.engine.arrive(contact_id, queue_id, now, priority=priority)
+        decisions = self.engine.arrive(
+            contact_id, queue_id, now, priority=priority, callback=callback
+        )
         queued = _Record(
             ev.ContactQueued(queue_id=queue_id, priority=priority),
             contact_id,

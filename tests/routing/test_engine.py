@@ -488,3 +488,13 @@ def test_a_retried_callback_counts_one_answer_and_is_handled_once() -> None:
     assert total.asa_seconds == pytest.approx(49)
     assert end.waited == pytest.approx(49)
     assert total.handle_sum == pytest.approx(11 + 61)
+
+
+def test_a_closed_queue_still_accepts_a_callback() -> None:
+    engine = RoutingEngine([queue(hours=NineToFive(), closed_message="we are closed")])
+    assert ended(engine.arrive("night", "medical", 3 * 3600, callback=True)) == []
+    engine.request_callback("night", 3 * 3600 + 5)
+    decisions = engine.login("a1", [AgentSkill("medical")], 9 * 3600, ready=True)
+    assert [(o.contact_id, o.is_callback) for o in decisions if isinstance(o, Offer)] == [
+        ("night", True)
+    ]
