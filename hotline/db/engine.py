@@ -62,7 +62,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction that reads, then writes, waits (busy_timeout) for the write lock
+        # instead of failing with "database is locked" when another connection wrote in between.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _is_memory(url: URL) -> bool:
