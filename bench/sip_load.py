@@ -19,16 +19,21 @@ SIP and RTP on 127.0.0.1 only, on explicit ports. The peers are SIPp (Debian's s
   each response time recorded (`-trace_rtt`).
 
 Stages, each bounded in calls and time: idle (probes only); a ramp of concurrent calls (half
-bridged, half holding) held at each level; sustained call setups per second; overload past
-`max_calls`, which must be refused with 503 and Retry-After. Figures: SIPp's counts and setup times;
-CPU and memory of the control process and each media worker from /proc; RTP loss and jitter as
-Hotline's media workers measured them on each leg (RFC 3550; SIPp 3.6 computes no loss or jitter),
-read back with `hotline contacts --json`. Everything started is stopped on exit (process groups).
-The last line printed is a JSON object of the figures.
+bridged, half holding; set up at --ramp-rate, 10/s, then held --hold, 30 s), stopping at the first
+level with a failed call; sustained call setups (--rate 50/s for --duration 60 s, each call lasting
+--call-seconds 6 after its answer); overload: max_calls + 10 % calls at 100/s, the surplus of which
+must be refused with 503 and Retry-After. Figures: SIPp's counts and setup times (INVITE to 200);
+CPU and memory of the control process and each media worker, SIPp, and the machine (kernel softirq
+apart) from /proc; RTP loss and jitter as Hotline's media workers measured them on each leg (RFC
+3550; SIPp 3.6 computes neither), read back with `hotline contacts --json`; Hotline's log errors.
+Everything started is stopped on exit (process groups). A per-second timeline of each stage is
+written to <work dir>/<stage>/timeline.csv (kept with --keep or when the bench fails). The last
+line printed is a JSON object of the figures. See docs/capacity.md.
 
     .venv/bin/python bench/sip_load.py --quick            # small levels, about 1.5 minutes
     .venv/bin/python bench/sip_load.py                    # 100/200/300/500 calls, 50 setups/s 60 s
     .venv/bin/python bench/sip_load.py --duration 600     # the issue's 10 minutes of 50 setups/s
+    .venv/bin/python bench/sip_load.py --postgres postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -180,6 +185,18 @@ def machine_ticks() -> tuple[int, int, int]:
     return sum(values) - idle, sum(values), values[6]
 
 
+def udp_sockets() -> dict[int, tuple[int, int]]:
+    """Every UDP socket on the machine: inode -> (local port, packets the kernel dropped because
+    its receive buffer was full), from /proc/net/udp."""
+    found: dict[int, tuple[int, int]] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            with contextlib.suppress(IndexError, ValueError):
+                found[int(fields[9])] = (int(fields[1].split(":")[1], 16), int(fields[12]))
+    return found
+
+
 @dataclass
 class Sample:
     at: float
@@ -198,6 +215,7 @@ class Monitor:
         self.hotline = hotline
         self.sipps = sipps
         self.samples: list[Sample] = []
+        self.udp_last: dict[int, tuple[int, int]] = {}
         self.poller = HealthPoller(hotline)
         self.poller.start()
 
@@ -218,7 +236,25 @@ class Monitor:
         sipp_calls = sum(s.current_calls() for s in self.sipps if s.kind not in ("", "probe"))
         sample = Sample(time.monotonic(), ticks, machine_ticks(), health, rss, sipp_calls)
         self.samples.append(sample)
+        for inode, (port, drops) in udp_sockets().items():
+            self.udp_last[inode] = (port, drops)
         return sample
+
+    def udp_mark(self) -> dict[int, int]:
+        """The drop counters now, to count a stage's drops from (sockets seen from now on)."""
+        now = udp_sockets()
+        self.udp_last = dict(now)
+        return {inode: drops for inode, (_, drops) in now.items()}
+
+    def udp_drops(self, since: dict[int, int], ports: dict[str, set[int]]) -> dict[str, int]:
+        """Packets the kernel dropped (receive buffer full) since `since`, by kind of socket
+        (`ports`: kind -> local ports), sockets opened and closed meanwhile included."""
+        found = dict.fromkeys(ports, 0)
+        for inode, (port, drops) in self.udp_last.items():
+            for kind, wanted in ports.items():
+                if port in wanted:
+                    found[kind] += max(0, drops - since.get(inode, 0))
+        return found
 
     def window(self, start: float, end: float) -> dict[str, Any]:
         """CPU (% of one core) of each process over [start, end], its peak over any 5 s inside,
@@ -472,6 +508,8 @@ class Sipp:
     process: subprocess.Popen
     calls: int
     started: float
+    media_port: int = 0
+    echo: bool = False
     _column: int | None = None
 
     def stats(self) -> dict[str, str]:
@@ -545,7 +583,9 @@ class Sipp:
 def failure_reasons(errors: str) -> dict[str, int]:
     """Why SIPp failed calls, counted from its error log."""
     reasons: dict[str, int] = {}
-    for line in errors.split("\n"):
+    # One entry per event, each starting with SIPp's date and a tab (entries are not always
+    # separated by a new line).
+    for line in re.split(r"(?=\d{4}-\d{2}-\d{2}\t\d)", errors):
         if "Aborting call" not in line and "timeout" not in line:
             continue  # "Dead call": a late retransmission for a call already over, not a failure
         if "unexpected BYE" in line:
@@ -862,6 +902,7 @@ class Stage:
     window: tuple[float, float] = (0.0, 0.0)
     result: dict[str, Any] = field(default_factory=dict)
     log_offset: int = 0
+    udp_mark: dict[int, int] = field(default_factory=dict)
 
 
 class Bench:
@@ -923,7 +964,7 @@ class Bench:
             args.append("-rtp_echo")
         args += extra or []
         process = self.processes.start(args, cwd=workdir, log=workdir / "sipp.out")
-        sipp = Sipp(name, kind, workdir, process, calls, time.monotonic())
+        sipp = Sipp(name, kind, workdir, process, calls, time.monotonic(), media, echo)
         if stage is not None:
             stage.sipps.append(sipp)
         if self.monitor is not None:
@@ -1066,6 +1107,8 @@ class Bench:
     def begin(self, name: str) -> Stage:
         stage = Stage(name, started=time.monotonic(), started_wall=time.time())
         stage.log_offset = self.hotline.log_size()
+        if self.monitor is not None:
+            stage.udp_mark = self.monitor.udp_mark()
         rate = self.args.probe_rate
         seconds = 3600  # probes are stopped (SIGUSR1) when the stage ends
         self.sipp(
@@ -1144,6 +1187,16 @@ class Bench:
         stage.result["resources"] = self.monitor.window(*stage.window)
         stage.result["health_api"] = self.monitor.poller.response_times(
             stage.started, time.monotonic()
+        )
+        a = self.args
+        echoing = [s for s in self.monitor.sipps if s.echo]
+        stage.result["udp_drops"] = self.monitor.udp_drops(
+            stage.udp_mark,
+            {
+                "hotline_rtp": set(range(a.media_ports[0], a.media_ports[1] + 1)),
+                "hotline_sip": {a.sip_port},
+                "sipp_echo_rtp": {p for s in echoing for p in (s.media_port, s.media_port + 2)},
+            },
         )
         self.monitor.timeline(
             self.workdir / stage.name / "timeline.csv", stage.started, time.monotonic()
@@ -1278,6 +1331,7 @@ class Bench:
             and reached >= level
             and bridged >= mix["talk"]
             and all(f["exit"] == 0 for f in sipp.values())
+            and hotline_errors(stage.result) == 0
         )
         return stage.result
 
@@ -1385,6 +1439,7 @@ class Bench:
             # Hotline kept pace: every call answered within the stage's duration (and a little)
             and span is not None
             and span <= a.duration * 1.03 + 1.5
+            and hotline_errors(stage.result) == 0
         )
         return stage.result
 
@@ -1449,6 +1504,7 @@ class Bench:
             and refused == extra
             and len(retry_after) == refused
             and set(retry_after) == {str(a.retry_after)}
+            and hotline_errors(stage.result) == 0
         )
         return stage.result
 
@@ -1529,6 +1585,15 @@ class Bench:
             )
 
     def report_rtp(self, result: dict[str, Any]) -> None:
+        drops = result.get("udp_drops", {})
+        if drops:
+            print(
+                "  UDP packets the kernel dropped (receive buffer full): "
+                f"Hotline RTP sockets {drops['hotline_rtp']}, Hotline SIP socket "
+                f"{drops['hotline_sip']}, SIPp echoing sockets (agents' phones, listeners) "
+                f"{drops['sipp_echo_rtp']}",
+                flush=True,
+            )
         for name, f in result.get("rtp", {}).items():
             print(
                 f"  RTP {name:16s} {f['legs']:5d} legs, lost {f['packets_lost']} of "
@@ -1618,11 +1683,18 @@ def _ms(value: float | None) -> str:
 # ---------------------------------------------------------------------------- verdict
 
 
+def hotline_errors(result: dict[str, Any]) -> int:
+    """ERROR lines in Hotline's log during a stage (a call may fail inside Hotline while SIPp,
+    which only sees the signalling, counts it a success)."""
+    problems = result.get("hotline_log_problems", {})
+    return sum(n for p, n in problems.items() if p.startswith("ERROR"))
+
+
 def diagnose(result: dict[str, Any]) -> list[str]:
     """What looked saturated or broken during a stage."""
     findings = []
     problems = result.get("hotline_log_problems", {})
-    errors = sum(n for p, n in problems.items() if p.startswith("ERROR"))
+    errors = hotline_errors(result)
     if errors:
         top = max((p for p in problems if p.startswith("  ")), key=problems.get, default="")
         findings.append(f"{errors} ERROR lines in Hotline's log{': ' + top.strip() if top else ''}")
@@ -1637,7 +1709,20 @@ def diagnose(result: dict[str, Any]) -> list[str]:
         if name.startswith("sipp:") and value >= 85:
             findings.append(f"SIPp {name[5:]} CPU {value:.0f}%")
     if (res.get("machine_busy_percent") or 0) >= 95:
-        findings.append(f"machine {res['machine_busy_percent']:.0f}% busy (all cores)")
+        findings.append(
+            f"machine {res['machine_busy_percent']:.0f}% busy (all cores; kernel softirq, mostly "
+            f"loopback packets, {res.get('kernel_softirq_percent', 0):.0f}%)"
+        )
+    drops = result.get("udp_drops", {})
+    if drops.get("hotline_rtp"):
+        findings.append(f"Hotline's RTP sockets dropped {drops['hotline_rtp']} packets")
+    if drops.get("hotline_sip"):
+        findings.append(f"Hotline's SIP socket dropped {drops['hotline_sip']} messages")
+    if drops.get("sipp_echo_rtp"):
+        findings.append(
+            f"SIPp's echoing sockets dropped {drops['sipp_echo_rtp']} RTP packets (the load "
+            "generator fell behind)"
+        )
     return findings
 
 
