@@ -181,6 +181,8 @@ async def test_sipp_speech_is_recorded_and_its_keys_collected(
         "caller.xml",
         "-i",
         "127.0.0.1",
+        "-ci",
+        "127.0.0.1",
         "-mp",
         "42400",
         "-m",

@@ -124,7 +124,7 @@ async def start_sipp(
     else:
         args += ["-sf", str(SCENARIOS / scenario)]
     args += [
-        "-i", LOOPBACK, "-bind_local", "-p", str(port), "-mp", str(media),
+        "-i", LOOPBACK, "-ci", LOOPBACK, "-bind_local", "-p", str(port), "-mp", str(media),
         "-t", transport, "-m", str(calls), "-r", str(rate),
         "-timeout", f"{int(time_limit)}s", "-timeout_error", "-nostdin",
         "-trace_stat", "-stf", "stats.csv", "-fd", "1", "-trace_err",
