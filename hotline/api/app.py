@@ -20,12 +20,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 
 from hotline.api.deps import LiveState, check_csrf, require_roles
 from hotline.core.errors import HotlineError, NotFound
@@ -88,6 +87,10 @@ def create_api(state: LiveState) -> FastAPI:
     @api.exception_handler(HotlineError)
     async def _hotline_error(connection: HTTPConnection, exc: HotlineError) -> JSONResponse | None:
         if isinstance(connection, WebSocket):
+            # Accepted first: a browser sees only the close code, never a refused handshake's
+            # status, and 4401 tells the page to sign in again rather than to retry.
+            if connection.client_state is WebSocketState.CONNECTING:
+                await connection.accept()
             await connection.close(code=4000 + exc.http_status, reason=exc.code)
             return None
         return _error(
@@ -167,9 +170,39 @@ def _swagger_ui_files() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Hotline API</title>
+<link rel="stylesheet" href="/api/v1/docs/swagger-ui.css">
+<link rel="icon" href="/api/v1/docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/api/v1/docs/swagger-ui-bundle.js"></script>
+<script>
+SwaggerUIBundle({
+  url: "/api/v1/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  requestInterceptor: (request) => {
+    const found = document.cookie.match(/(?:^|; )hotline_csrf=([^;]*)/);
+    if (found) request.headers["X-CSRF-Token"] = decodeURIComponent(found[1]);
+    return request;
+  },
+});
+</script>
+</body>
+</html>
+"""
+"""Swagger UI from this server's own files. The validator badge (which calls out) is off, and
+"Try it out" sends the session's CSRF token, so changes can be tried after signing in there."""
+
+
 def _add_docs(api: FastAPI) -> None:
-    """Swagger UI at /api/v1/docs, every file from this server (a browser on a closed network
-    must not reach for a CDN; the validator badge, which calls out, is off)."""
+    """Swagger UI at /api/v1/docs: a browser on a closed network must not reach for a CDN."""
     files = _swagger_ui_files()
 
     @api.get("/api/v1/docs", include_in_schema=False)
@@ -179,14 +212,7 @@ def _add_docs(api: FastAPI) -> None:
                 "<p>Swagger UI is not installed (pip install swagger-ui-py); the API is described "
                 'by <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>'
             )
-        return get_swagger_ui_html(
-            openapi_url="/api/v1/openapi.json",
-            title="Hotline API",
-            swagger_js_url="/api/v1/docs/swagger-ui-bundle.js",
-            swagger_css_url="/api/v1/docs/swagger-ui.css",
-            swagger_favicon_url="/api/v1/docs/favicon-32x32.png",
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+        return HTMLResponse(DOCS_PAGE)
 
     @api.get("/api/v1/docs/{asset}", include_in_schema=False)
     async def docs_asset(asset: str) -> FileResponse:

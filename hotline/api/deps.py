@@ -11,12 +11,13 @@ follows"):
   they must choose a new password); `CurrentAgent`, `CurrentSupervisor`, `CurrentAdmin` and
   `require_roles(...)` add a role check (403 `forbidden`);
 - `CsrfChecked`: every POST, PUT, PATCH and DELETE that comes with a session must carry its
-  `X-CSRF-Token` (403 `csrf_failed`). `create_api` applies it to every route; `csrf_exempt` marks
-  the one route that needs no token (sign-in, which has no session yet).
+  `X-CSRF-Token` (403 `csrf_failed`), and a WebSocket opened from a page must come from this
+  server's own origin. `create_api` applies it to every route; `csrf_exempt` marks the one route
+  that needs no token (sign-in, which has no session yet).
 
 These work in WebSocket routes too: the session lookup is committed at once there, so a socket
-never holds a transaction open, and a catalogued error closes the socket with code 4000 + its HTTP
-status (4401 not signed in, 4403 forbidden)."""
+never holds a transaction open, and a catalogued error accepts, then closes the socket with code
+4000 + its HTTP status and the error's code as reason (4401 `not_signed_in`, 4403 `forbidden`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -166,7 +168,10 @@ def csrf_exempt(endpoint: _Endpoint) -> _Endpoint:
 
 
 async def check_csrf(connection: HTTPConnection, live: Live, db: DbSession) -> None:
-    if connection.scope["type"] != "http" or connection.scope["method"] in SAFE_METHODS:
+    if connection.scope["type"] == "websocket":
+        _check_origin(connection)
+        return
+    if connection.scope["method"] in SAFE_METHODS:
         return
     if getattr(connection.scope.get("endpoint"), "hotline_csrf_exempt", False):
         return
@@ -179,6 +184,17 @@ async def check_csrf(connection: HTTPConnection, live: Live, db: DbSession) -> N
             f"this change needs the {CSRF_HEADER} header of your session",
             header=CSRF_HEADER,
         )
+
+
+def _check_origin(connection: HTTPConnection) -> None:
+    """A page on another site may open a WebSocket here, and the browser would send our cookie
+    with it: browsers always say the page's origin, which must be this server (the Host the
+    browser asked for). Clients that send no Origin are not browsers and carry no one's cookie."""
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return
+    if urlsplit(origin).netloc.lower() != connection.headers.get("host", "").lower():
+        raise CsrfFailed("a WebSocket must be opened by this server's own pages", origin=origin)
 
 
 CsrfChecked = Annotated[None, Depends(check_csrf)]

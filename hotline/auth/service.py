@@ -101,6 +101,14 @@ class LoginLimiter:
         longest = max(waits)
         return math.ceil(longest) if longest > 0 else None
 
+    def refuse_if_blocked(self, *, username: str, address: str | None) -> None:
+        """Raise `TooManyAttempts` (with its Retry-After) while either window is full."""
+        wait = self.retry_after(username=username, address=address)
+        if wait is not None:
+            raise TooManyAttempts(
+                f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait
+            )
+
     def failed(self, *, username: str, address: str | None) -> None:
         now = self._clock.now()
         for key in self._keys(username, address):
@@ -184,11 +192,7 @@ async def login(
     address is blocked (before the password is even looked at), `BadCredentials` for an unknown,
     inactive or passwordless user and for a wrong password alike. A scrypt hash (or an argon2
     hash of another cost) is replaced by today's while the password is at hand."""
-    wait = limiter.retry_after(username=username, address=ip)
-    if wait is not None:
-        raise TooManyAttempts(
-            f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait
-        )
+    limiter.refuse_if_blocked(username=username, address=ip)
     user = await session.scalar(select(User).where(User.username == username, User.active))
     stored = user.password_hash if user is not None else None
     good = await asyncio.to_thread(verify_password, password, stored or _decoy_hash())
@@ -270,11 +274,7 @@ async def change_password(
 ) -> None:
     """Set a new password (checked against the current one, which counts as a sign-in attempt
     for the rate limit), clear `must_change_password`, and end the user's other sessions."""
-    wait = limiter.retry_after(username=user.username, address=ip)
-    if wait is not None:
-        raise TooManyAttempts(
-            f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait
-        )
+    limiter.refuse_if_blocked(username=user.username, address=ip)
     row = await session.get(User, user.id)
     stored = row.password_hash if row is not None else None
     if row is None or stored is None:

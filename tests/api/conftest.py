@@ -1,13 +1,5 @@
-"""The `api` fixture: the browser API on each database (see tests/api/harness.py)."""
+"""The `api` fixture: the browser API on each database (tests/api/harness.py)."""
 
-from __future__ import annotations
+from tests.api.harness import api_fixture
 
-import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from tests.api.harness import ApiHarness, build_harness
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def api(sessions: async_sessionmaker[AsyncSession]) -> ApiHarness:
-    return await build_harness(sessions)
+__all__ = ["api_fixture"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -96,14 +97,19 @@ class ApiHarness:
             yield client
 
 
-async def build_harness(sessions: async_sessionmaker[AsyncSession], **settings: Any) -> ApiHarness:
-    async with sessions() as session:
-        await import_config(
-            session=session,
-            config=parse_config(SMALL, filename="small.yaml"),
-            passwords={"agent01": PASSWORD, "boss": PASSWORD},
-            password_cost=CHEAP,
-        )
+async def build_harness(
+    sessions: async_sessionmaker[AsyncSession], *, configure: bool = True, **settings: Any
+) -> ApiHarness:
+    """The API on the database `sessions` reach: with `configure`, SMALL is imported first
+    (agent01 and boss get `PASSWORD`); otherwise the database holds a configuration already."""
+    if configure:
+        async with sessions() as session:
+            await import_config(
+                session=session,
+                config=parse_config(SMALL, filename="small.yaml"),
+                passwords={"agent01": PASSWORD, "boss": PASSWORD},
+                password_cost=CHEAP,
+            )
     async with sessions() as session:
         engine = await load_engine(session=session)
         config = await export_config(session=session)
@@ -133,3 +139,9 @@ async def build_harness(sessions: async_sessionmaker[AsyncSession], **settings: 
         sessions=sessions,
         settings=config_settings,
     )
+
+
+@pytest_asyncio.fixture(loop_scope="function", name="api")
+async def api_fixture(sessions: async_sessionmaker[AsyncSession]) -> ApiHarness:
+    """The browser API on each database, SMALL configured (import it into a conftest.py)."""
+    return await build_harness(sessions)
