@@ -16,11 +16,12 @@ APT_PACKAGES := python3-venv python3-dev build-essential postgresql postgresql-c
 .PHONY: demo demo-planning test lint typecheck unit system-deps venv postgres bench clean
 
 # The COVID-19 hotline, live: init prints the agents' SIP accounts, then `hotline serve` takes
-# calls on SIP port 5060 (any softphone may call: guest calls are on for the demo) until Ctrl-C.
+# calls on SIP port 5060 (any softphone may call: guest calls are on for the demo) until Ctrl-C;
+# its API on http://127.0.0.1:8080 sends session cookies over plain HTTP (loopback only).
 # docs/telephony.md says how to register one softphone as an agent and call from another.
 demo: system-deps venv
 	$(BIN)/hotline --data-dir $(DATA) init --template covid --force
-	HOTLINE_SIP_GUEST_CALLS=true $(BIN)/hotline --data-dir $(DATA) serve --sip-port 5060
+	HOTLINE_SIP_GUEST_CALLS=true HOTLINE_HTTP_COOKIE_SECURE=false $(BIN)/hotline --data-dir $(DATA) serve --sip-port 5060
 
 # Staffing and a simulated day for 200 calls an hour, with the production routing engine.
 demo-planning: system-deps venv

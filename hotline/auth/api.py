@@ -78,7 +78,7 @@ async def logout(
     user: SignedIn, response: Response, db: DbSession, live: Live, ip: ClientIp
 ) -> None:
     """End this session and clear its cookies."""
-    await service.logout(session=db, user=user, ip=ip)
+    await service.logout(session=db, clock=live.clock, user=user, ip=ip)
     _clear_cookies(response, live.settings)
 
 
@@ -97,6 +97,7 @@ async def change_password(
     await service.change_password(
         session=db,
         limiter=live.login_limiter,
+        clock=live.clock,
         user=user,
         current_password=body.current_password,
         new_password=body.new_password,

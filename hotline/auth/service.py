@@ -163,6 +163,14 @@ def _decoy_hash() -> str:
     return hash_password(generate_password(20))
 
 
+async def _end_reading(session: AsyncSession) -> None:
+    """Hashing takes a fifth of a second: end the transaction that read the hash first, so that
+    no lock (on SQLite, the database's write lock) is held meanwhile. What is written next goes
+    in a new transaction."""
+    if session.in_transaction():
+        await session.commit()
+
+
 def _signed_in(user: User, row: WebSession) -> SignedInUser:
     return SignedInUser(
         id=user.id,
@@ -193,15 +201,20 @@ async def login(
     inactive or passwordless user and for a wrong password alike. A scrypt hash (or an argon2
     hash of another cost) is replaced by today's while the password is at hand."""
     limiter.refuse_if_blocked(username=username, address=ip)
-    user = await session.scalar(select(User).where(User.username == username, User.active))
-    stored = user.password_hash if user is not None else None
+    found = await session.scalar(select(User).where(User.username == username, User.active))
+    user_id, stored = (found.id, found.password_hash) if found is not None else (None, None)
+    await _end_reading(session)
     good = await asyncio.to_thread(verify_password, password, stored or _decoy_hash())
-    if user is None or stored is None or not good:
+    if user_id is None or stored is None or not good:
         limiter.failed(username=username, address=ip)
         raise BadCredentials("wrong username or password")
     limiter.succeeded(username=username)
-    if needs_rehash(stored):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+    rehashed = await asyncio.to_thread(hash_password, password) if needs_rehash(stored) else None
+    user = await session.get(User, user_id)
+    if user is None or not user.active:  # removed while the password was checked
+        raise BadCredentials("wrong username or password")
+    if rehashed is not None:
+        user.password_hash = rehashed
     now = clock.now()
     await session.execute(
         delete(WebSession).where(WebSession.last_seen_at < _at(now - idle_seconds))
@@ -250,7 +263,9 @@ async def session_user(
     return _signed_in(user, row)
 
 
-async def logout(*, session: AsyncSession, user: SignedInUser, ip: str | None) -> None:
+async def logout(
+    *, session: AsyncSession, clock: Clock, user: SignedInUser, ip: str | None
+) -> None:
     """End the session `user` came with."""
     await session.execute(delete(WebSession).where(WebSession.id == user.session_id))
     await audit.record(
@@ -260,6 +275,7 @@ async def logout(*, session: AsyncSession, user: SignedInUser, ip: str | None) -
         object_type="user",
         object_id=user.id,
         ip=ip,
+        at=_at(clock.now()),
     )
 
 
@@ -267,6 +283,7 @@ async def change_password(
     *,
     session: AsyncSession,
     limiter: LoginLimiter,
+    clock: Clock,
     user: SignedInUser,
     current_password: str,
     new_password: str,
@@ -277,7 +294,8 @@ async def change_password(
     limiter.refuse_if_blocked(username=user.username, address=ip)
     row = await session.get(User, user.id)
     stored = row.password_hash if row is not None else None
-    if row is None or stored is None:
+    await _end_reading(session)
+    if stored is None:
         raise BadCredentials("wrong username or password")
     if not await asyncio.to_thread(verify_password, current_password, stored):
         limiter.failed(username=user.username, address=ip)
@@ -291,7 +309,11 @@ async def change_password(
             f"the new password {problem}",
             problems=[{"loc": ["body", "new_password"], "message": problem}],
         )
-    row.password_hash = await asyncio.to_thread(hash_password, new_password)
+    new_hash = await asyncio.to_thread(hash_password, new_password)
+    row = await session.get(User, user.id)
+    if row is None:
+        raise BadCredentials("wrong username or password")
+    row.password_hash = new_hash
     row.must_change_password = False
     await session.execute(
         delete(WebSession).where(WebSession.user_id == user.id, WebSession.id != user.session_id)
@@ -303,6 +325,7 @@ async def change_password(
         object_type="user",
         object_id=user.id,
         ip=ip,
+        at=_at(clock.now()),
     )
 
 
