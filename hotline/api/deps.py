@@ -17,7 +17,9 @@ follows"):
 
 These work in WebSocket routes too: the session lookup is committed at once there, so a socket
 never holds a transaction open, and a catalogued error accepts, then closes the socket with code
-4000 + its HTTP status and the error's code as reason (4401 `not_signed_in`, 4403 `forbidden`)."""
+4000 + its HTTP status and the error's code as reason (4401 `not_signed_in`, 4403 `forbidden`).
+A socket's own later database work should use short sessions from `live.sessions`, not
+`DbSession`, which would stay open as long as the socket."""
 
 from __future__ import annotations
 
