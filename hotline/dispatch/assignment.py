@@ -97,6 +97,20 @@ def choose(
     return best
 
 
+def ranked(
+    candidates: Iterable[FieldWorkerSpec],
+    category: CategorySpec,
+    *,
+    district: str,
+    exclude: Iterable[str] = (),
+) -> list[FieldWorkerSpec]:
+    """Every worker who may take the request, best first: `choose`'s order, for a service that
+    must fall back to the next one when the best was taken meanwhile."""
+    excluded = frozenset(exclude)
+    fitting = [w for w in candidates if w.id not in excluded and can_take(w, category, district)]
+    return sorted(fitting, key=rank)
+
+
 def check_manual(worker: FieldWorkerSpec, category: CategorySpec) -> None:
     """A supervisor's choice, checked: any district is allowed (the point of choosing by hand), but
     never an unavailable or full worker, nor one who does not serve the category."""

@@ -93,12 +93,15 @@ class PriorityRules:
     elder_age: int = 65
 
 
+DEFAULT_PRIORITY_RULES = PriorityRules()
+
+
 def priority_of(
     *,
     age: int | None = None,
     disability: bool = False,
     urgent: bool = False,
-    rules: PriorityRules = PriorityRules(),
+    rules: PriorityRules = DEFAULT_PRIORITY_RULES,
 ) -> Priority:
     """The priority a request gets from its caller and the agent's urgent mark."""
     if urgent:
