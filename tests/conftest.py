@@ -35,6 +35,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 # Reference rows seeded by the migrations, kept between tests.
 SEEDED_TABLES = {"roles"}
+# Append-only logs refuse deletes of their own: they go with their contact or request.
+APPEND_ONLY_LOGS = {"contact_events", "request_events"}
 
 
 @asynccontextmanager
@@ -86,8 +88,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     finally:
         async with engine.begin() as connection:
             for table in reversed(metadata.sorted_tables):
-                # Events go with their contacts (the log refuses any other delete).
-                if table.name not in SEEDED_TABLES and table.name != "contact_events":
+                # Events go with their contacts and requests (the logs refuse other deletes).
+                if table.name not in SEEDED_TABLES | APPEND_ONLY_LOGS:
                     await connection.execute(delete(table))
         await engine.dispose()
 

@@ -120,8 +120,11 @@ def check_command(file: Path) -> None:
         config = load_config(file)
     except InvalidConfiguration as exc:
         fail(exc.message)
+    # Sections the file leaves empty are not listed (most files have no districts, say).
     counts = {
-        name: len(getattr(config, name)) for name in type(config).model_fields if name != "version"
+        name: len(getattr(config, name))
+        for name in type(config).model_fields
+        if name != "version" and getattr(config, name)
     }
     click.echo(f"{file}: valid ({_counts(counts)})")
 

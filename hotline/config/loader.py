@@ -39,6 +39,8 @@ from hotline.core.yamlfile import (
     shipped_path,
 )
 from hotline.ivr.loader import template_path as flow_template
+from hotline.requests.forms import schema_problems
+from hotline.requests.keys import normalize_postcode, street_key
 from hotline.routing.types import OverflowAction
 from hotline.users.models import Role
 
@@ -151,6 +153,12 @@ class _CrossChecks:
             for item in self._records("lines")
             if item.get("kind") == "department" and isinstance(item.get("department"), str)
         }
+        # Category id -> the kinds of field worker who may fulfil it (as written).
+        self.fulfilled_by: dict[str, set[str]] = {
+            item["id"]: {k for k in item.get("fulfilled_by") or [] if isinstance(k, str)}
+            for item in self._records("request_categories")
+            if isinstance(item.get("id"), str) and isinstance(item.get("fulfilled_by", []), list)
+        }
 
     def run(self) -> None:
         for section in SECTIONS:
@@ -160,11 +168,13 @@ class _CrossChecks:
             ("calendars", self._calendar),
             ("queues", self._queue),
             ("lines", self._line),
+            ("request_categories", self._category),
             ("users", self._user),
         ):
             for index, item in enumerate(self._raw(section)):
                 if isinstance(item, dict):
                     check((section, index), item)
+        self._district_areas()
 
     # -- helpers --
 
@@ -295,10 +305,100 @@ class _CrossChecks:
         if line.get("kind") == "department" and line.get("department") is None:
             self.report.add((*path, "department"), "field required for a department line")
 
+    def _keys(self, path: Loc, raw: Any, section: str, what: str) -> list[str]:
+        """References to `section` in a list of ids: unknown ones and repeats are problems. The
+        ids listed, valid or not."""
+        seen: list[str] = []
+        for index, value in enumerate(raw if isinstance(raw, list) else []):
+            if not isinstance(value, str):
+                continue
+            self._reference((*path, index), value, section, what)
+            if value in seen:
+                self.report.add((*path, index), f"{what} {value!r} listed twice")
+            seen.append(value)
+        return seen
+
+    def _category(self, path: Loc, category: dict[str, Any]) -> None:
+        kinds = self._keys(
+            (*path, "fulfilled_by"),
+            category.get("fulfilled_by"),
+            "field_worker_kinds",
+            "field worker kind",
+        )
+        if category.get("information_only") is True:
+            if kinds:
+                self.report.add(
+                    (*path, "fulfilled_by"),
+                    "an information-only category is fulfilled by nobody in the field",
+                )
+        elif not kinds and isinstance(category.get("fulfilled_by", []), list):
+            self.report.add(
+                (*path, "fulfilled_by"),
+                "field required: the kinds of field worker who fulfil this category "
+                "(or set information_only: true)",
+            )
+        form = category.get("form")
+        if form is not None:
+            for where, message in schema_problems(form):
+                self.report.add((*path, "form", *where), message)
+
+    def _district_areas(self) -> None:
+        """A postcode prefix or a street belongs to one district only (a longer prefix inside a
+        shorter one of another district is fine: the longest match wins)."""
+        prefixes: dict[str, str] = {}
+        streets: dict[str, str] = {}
+        for index, district in enumerate(self._raw("districts")):
+            if not isinstance(district, dict):
+                continue
+            name = district.get("id")
+            for field, seen, normalize in (
+                ("postcodes", prefixes, normalize_postcode),
+                ("streets", streets, street_key),
+            ):
+                items = district.get(field)
+                for position, value in enumerate(items if isinstance(items, list) else []):
+                    key = normalize(value) if isinstance(value, str) else None
+                    if key is None:
+                        continue
+                    if key in seen:
+                        self.report.add(
+                            ("districts", index, field, position),
+                            f"{value!r} is already in district {seen[key]!r}",
+                        )
+                    else:
+                        seen[key] = str(name)
+
+    def _field_worker(self, path: Loc, profile: dict[str, Any]) -> None:
+        kind = self._text(profile, "kind")
+        self._reference((*path, "kind"), kind, "field_worker_kinds", "field worker kind")
+        self._keys((*path, "districts"), profile.get("districts"), "districts", "district")
+        categories = self._keys(
+            (*path, "categories"), profile.get("categories"), "request_categories", "category"
+        )
+        if kind is None or kind not in self.ids["field_worker_kinds"]:
+            return
+        for index, category in enumerate(categories):
+            if category in self.fulfilled_by and kind not in self.fulfilled_by[category]:
+                self.report.add(
+                    (*path, "categories", index),
+                    f"category {category!r} is not fulfilled by kind {kind!r} "
+                    "(see its fulfilled_by)",
+                )
+
     def _user(self, path: Loc, user: dict[str, Any]) -> None:
         self._skills((*path, "skills"), user.get("skills"))
         roles = user.get("roles")
         roles = roles if isinstance(roles, list) else []
+        profile = user.get("field_worker")
+        if Role.FIELD_WORKER.value in roles and profile is None:
+            self.report.add(
+                (*path, "field_worker"),
+                "field required for a field_worker (their kind and districts)",
+            )
+        if profile is not None and Role.FIELD_WORKER.value not in roles:
+            self.report.add((*path, "field_worker"), "only for a user with the role field_worker")
+        if isinstance(profile, dict):
+            self._field_worker((*path, "field_worker"), profile)
         if len({str(r) for r in roles}) != len(roles):
             self.report.add((*path, "roles"), "a role is listed twice")
         department = user.get("department")

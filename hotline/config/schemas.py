@@ -1,4 +1,5 @@
-"""The hotline configuration file's shape: lines, skills, calendars, queues, wrap-up codes, users.
+"""The hotline configuration file's shape: lines, skills, calendars, queues, wrap-up codes, field
+worker kinds, districts, request categories and users.
 
 These pydantic models check each record on its own (types, ranges, required fields); the checks
 that span records (unknown or duplicate ids, overlapping rules) are in `hotline.config.loader`,
@@ -25,6 +26,7 @@ from pydantic import (
 )
 
 from hotline.calendars.hours import MINUTES_PER_DAY, WEEKDAYS
+from hotline.requests.keys import normalize_postcode
 from hotline.routing.types import OverflowAction, Strategy
 from hotline.users.models import Role
 
@@ -257,6 +259,70 @@ class WrapUpCodeConfig(Record):
     description: str | None = None
 
 
+def _postcode(value: str) -> str:
+    return normalize_postcode(value) or value
+
+
+Postcode = Annotated[
+    str,
+    BeforeValidator(_no_numbers),
+    StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z -]{0,11}$", strip_whitespace=True),
+    AfterValidator(_postcode),
+]
+"""A postcode or the start of one ("125", "125009"); spaces and dashes are dropped."""
+
+
+class LocalizedName(Record):
+    """A name in each language of the user interface."""
+
+    en: Name
+    ru: Name
+
+
+class FieldWorkerKindConfig(Record):
+    """A kind of field worker: volunteer, courier, social worker, polyclinic staff..."""
+
+    id: Key
+    name: LocalizedName
+
+
+class DistrictConfig(Record):
+    """A district of the city: an address is in it when its postcode starts with one of
+    `postcodes`, or (without a matching postcode) when its street is one of `streets`."""
+
+    id: Key
+    name: LocalizedName
+    postcodes: list[Postcode] = []
+    streets: list[Name] = []
+
+
+class RequestCategoryConfig(Record):
+    """What a caller may ask for (medicine delivery, groceries...): its form (a JSON Schema of an
+    object, one property per field), its SLA, and the kinds of field worker who may fulfil it.
+    An information-only category (a question answered by the hotline) is fulfilled by nobody in
+    the field and needs no address."""
+
+    id: Key
+    name: LocalizedName
+    sla_hours: float = Field(gt=0, le=24 * 366)
+    accept_minutes: float = Field(default=30.0, gt=0, le=24 * 60 * 7)
+    fulfilled_by: list[Key] = []
+    information_only: bool = False
+    form: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class FieldWorkerConfig(Record):
+    """A field worker's profile (for a user with the role field_worker): their kind, the districts
+    they serve, optionally only some of the categories their kind fulfils, and how many open tasks
+    they can hold at once."""
+
+    kind: Key
+    districts: list[Key] = Field(min_length=1)
+    categories: list[Key] = []
+    capacity: int = Field(default=3, ge=1, le=1000)
+    available: bool = True
+
+
 class AgentSkillConfig(Record):
     skill: Key
     level: Level = 1
@@ -270,6 +336,7 @@ class UserConfig(Record):
     skills: list[AgentSkillConfig] = []
     department: Key | None = None
     active: bool = True
+    field_worker: FieldWorkerConfig | None = None
 
 
 class HotlineConfig(Record):
@@ -281,6 +348,9 @@ class HotlineConfig(Record):
     queues: list[QueueConfig] = []
     lines: list[LineConfig] = []
     wrap_up_codes: list[WrapUpCodeConfig] = []
+    field_worker_kinds: list[FieldWorkerKindConfig] = []
+    districts: list[DistrictConfig] = []
+    request_categories: list[RequestCategoryConfig] = []
     users: list[UserConfig] = []
 
 
@@ -290,6 +360,9 @@ SECTIONS: dict[str, type[Record]] = {
     "queues": QueueConfig,
     "lines": LineConfig,
     "wrap_up_codes": WrapUpCodeConfig,
+    "field_worker_kinds": FieldWorkerKindConfig,
+    "districts": DistrictConfig,
+    "request_categories": RequestCategoryConfig,
     "users": UserConfig,
 }
 """Each list section of the file and the record type of its items."""

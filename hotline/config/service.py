@@ -24,8 +24,16 @@ from hotline.contacts.models import Contact, WrapUpCode
 from hotline.core.errors import Conflict, HotlineError, InvalidConfiguration
 from hotline.core.events import EventBus
 from hotline.core.yamlfile import read_file
+from hotline.dispatch.models import (
+    District,
+    FieldWorker,
+    FieldWorkerCategory,
+    FieldWorkerDistrict,
+    FieldWorkerKind,
+)
 from hotline.ivr.service import PublishResult, publish_flow
 from hotline.lines.models import Line
+from hotline.requests.models import Request, RequestCategory, RequestCategoryKind
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
 from hotline.routing.types import (
     AgentSkill,
@@ -48,7 +56,11 @@ from hotline.users.sip import create_sip_accounts
 # Rows `replace=True` erases, children before parents. Deleting a contact takes its event log with
 # it (ON DELETE CASCADE); roles are reference data seeded by the migrations and stay.
 _ERASE_ORDER: tuple[Any, ...] = (
+    Request,  # its event log goes with it, like a contact's
     Contact,
+    FieldWorkerCategory,
+    FieldWorkerDistrict,
+    FieldWorker,
     users.AgentStateRecord,
     users.user_roles,
     users.AgentSkill,
@@ -63,6 +75,10 @@ _ERASE_ORDER: tuple[Any, ...] = (
     Calendar,
     Skill,
     WrapUpCode,
+    RequestCategoryKind,
+    RequestCategory,
+    District,
+    FieldWorkerKind,
 )
 
 # Roles whose holders answer contacts, and so are agents to the router.
@@ -115,6 +131,9 @@ async def configuration_counts(*, session: AsyncSession) -> dict[str, int]:
         ("queues", Queue),
         ("lines", Line),
         ("wrap_up_codes", WrapUpCode),
+        ("field_worker_kinds", FieldWorkerKind),
+        ("districts", District),
+        ("request_categories", RequestCategory),
         ("users", users.User),
     ):
         counts[name] = (await session.execute(select(func.count()).select_from(model))).scalar_one()
@@ -212,6 +231,31 @@ async def export_config(*, session: AsyncSession) -> HotlineConfig:
     data["wrap_up_codes"] = [
         _without_none({"id": c.id, "name": c.name, "description": c.description}) for c in codes
     ]
+    kinds = (
+        await session.scalars(select(FieldWorkerKind).order_by(FieldWorkerKind.position))
+    ).all()
+    data["field_worker_kinds"] = [{"id": k.id, "name": _names(k)} for k in kinds]
+    districts = (await session.scalars(select(District).order_by(District.position))).all()
+    data["districts"] = [
+        {"id": d.id, "name": _names(d), "postcodes": d.postcodes, "streets": d.streets}
+        for d in districts
+    ]
+    categories = (
+        await session.scalars(select(RequestCategory).order_by(RequestCategory.position))
+    ).all()
+    data["request_categories"] = [
+        {
+            "id": c.id,
+            "name": _names(c),
+            "sla_hours": c.sla_hours,
+            "accept_minutes": c.accept_minutes,
+            "fulfilled_by": c.kind_ids,
+            "information_only": c.information_only,
+            "form": c.form,
+        }
+        for c in categories
+    ]
+    workers = {w.user_id: w for w in (await session.scalars(select(FieldWorker))).all()}
     people = (await session.scalars(select(users.User).order_by(users.User.username))).all()
     data["users"] = [
         _without_none(
@@ -225,6 +269,7 @@ async def export_config(*, session: AsyncSession) -> HotlineConfig:
                 ],
                 "department": u.department,
                 "active": u.active,
+                "field_worker": _export_field_worker(workers[u.id]) if u.id in workers else None,
             }
         )
         for u in people
@@ -400,6 +445,8 @@ async def _write(session: AsyncSession, config: HotlineConfig, hashes: Mapping[s
         )
     for code in config.wrap_up_codes:
         session.add(WrapUpCode(id=code.id, name=code.name, description=code.description))
+    _write_dispatch(session, config)
+    await session.flush()
     roles = {r.id: r for r in (await session.scalars(select(users.RoleRecord))).all()}
     missing = {role.value for user in config.users for role in user.roles} - set(roles)
     if missing:
@@ -408,17 +455,71 @@ async def _write(session: AsyncSession, config: HotlineConfig, hashes: Mapping[s
             roles=sorted(missing),
         )
     for user in config.users:
+        row = users.User(
+            username=user.username,
+            name=user.name,
+            password_hash=hashes[user.username],
+            department=user.department,
+            active=user.active,
+            roles=[roles[role.value] for role in user.roles],
+            skills=[
+                users.AgentSkill(skill_id=s.skill, level=s.level, preference=s.preference)
+                for s in user.skills
+            ],
+        )
+        session.add(row)
+        if user.field_worker is not None:
+            await session.flush()  # the user's id, for the profile's key
+            profile = user.field_worker
+            session.add(
+                FieldWorker(
+                    user_id=row.id,
+                    kind_id=profile.kind,
+                    capacity=profile.capacity,
+                    available=profile.available,
+                    districts=[
+                        FieldWorkerDistrict(district_id=d, position=n)
+                        for n, d in enumerate(profile.districts)
+                    ],
+                    categories=[
+                        FieldWorkerCategory(category_id=c, position=n)
+                        for n, c in enumerate(profile.categories)
+                    ],
+                )
+            )
+
+
+def _write_dispatch(session: AsyncSession, config: HotlineConfig) -> None:
+    """Field worker kinds, districts and request categories (with the kinds that fulfil them)."""
+    for n, kind in enumerate(config.field_worker_kinds):
         session.add(
-            users.User(
-                username=user.username,
-                name=user.name,
-                password_hash=hashes[user.username],
-                department=user.department,
-                active=user.active,
-                roles=[roles[role.value] for role in user.roles],
-                skills=[
-                    users.AgentSkill(skill_id=s.skill, level=s.level, preference=s.preference)
-                    for s in user.skills
+            FieldWorkerKind(id=kind.id, name_en=kind.name.en, name_ru=kind.name.ru, position=n)
+        )
+    for n, district in enumerate(config.districts):
+        session.add(
+            District(
+                id=district.id,
+                name_en=district.name.en,
+                name_ru=district.name.ru,
+                postcodes=list(district.postcodes),
+                streets=list(district.streets),
+                position=n,
+            )
+        )
+    for n, category in enumerate(config.request_categories):
+        session.add(
+            RequestCategory(
+                id=category.id,
+                name_en=category.name.en,
+                name_ru=category.name.ru,
+                sla_hours=category.sla_hours,
+                accept_minutes=category.accept_minutes,
+                information_only=category.information_only,
+                form=category.form,
+                position=n,
+                kinds=[
+                    RequestCategoryKind(kind_id=kind, position=k)
+                    for k, kind in enumerate(category.fulfilled_by)
                 ],
             )
         )
@@ -481,6 +582,20 @@ def _export_queue(queue: Queue) -> dict[str, Any]:
             "record": True if queue.record else None,  # the default stays out of exports
         }
     )
+
+
+def _names(record: FieldWorkerKind | District | RequestCategory) -> dict[str, str]:
+    return {"en": record.name_en, "ru": record.name_ru}
+
+
+def _export_field_worker(worker: FieldWorker) -> dict[str, Any]:
+    return {
+        "kind": worker.kind_id,
+        "districts": [d.district_id for d in worker.districts],
+        "categories": [c.category_id for c in worker.categories],
+        "capacity": worker.capacity,
+        "available": worker.available,
+    }
 
 
 def _without_none(record: dict[str, Any]) -> dict[str, Any]:

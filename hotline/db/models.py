@@ -8,8 +8,16 @@ from hotline.auth.models import WebSession
 from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
 from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
 from hotline.db.base import Base
+from hotline.dispatch.models import (
+    District,
+    FieldWorker,
+    FieldWorkerCategory,
+    FieldWorkerDistrict,
+    FieldWorkerKind,
+)
 from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
+from hotline.requests.models import Request, RequestCategory, RequestCategoryKind, RequestEvent
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
 from hotline.users.models import (
     AgentSkill,
@@ -32,11 +40,20 @@ __all__ = [
     "CalendarHours",
     "Contact",
     "ContactEvent",
+    "District",
+    "FieldWorker",
+    "FieldWorkerCategory",
+    "FieldWorkerDistrict",
+    "FieldWorkerKind",
     "IvrFlowVersion",
     "Line",
     "Queue",
     "QueueOverflowRule",
     "QueueSkill",
+    "Request",
+    "RequestCategory",
+    "RequestCategoryKind",
+    "RequestEvent",
     "RoleRecord",
     "SipCredential",
     "Skill",

@@ -44,3 +44,43 @@ SMALL = textwrap.dedent(
       - {username: boss, name: Boris Petrov, roles: [supervisor]}
     """
 )
+
+# Request categories, districts and field workers: appended to SMALL (after its users).
+DISPATCH = textwrap.dedent(
+    """\
+      - username: vol01
+        name: Mikhail Gusev
+        roles: [field_worker]
+        field_worker: {kind: volunteer, districts: [centre], capacity: 2}
+    field_worker_kinds:
+      - {id: volunteer, name: {en: Volunteer, ru: Волонтёр}}
+      - {id: courier, name: {en: Courier, ru: Курьер}}
+    districts:
+      - id: centre
+        name: {en: Centre, ru: Центр}
+        postcodes: ["125"]
+        streets: [Тверская]
+      - id: north
+        name: {en: North, ru: Север}
+        postcodes: ["127"]
+    request_categories:
+      - id: medicine
+        name: {en: Medicine delivery, ru: Доставка лекарств}
+        sla_hours: 24
+        fulfilled_by: [volunteer, courier]
+        form:
+          type: object
+          required: [medicines]
+          properties:
+            medicines: {type: string, minLength: 2}
+            budget: {type: integer, minimum: 0}
+          additionalProperties: false
+      - id: payments
+        name: {en: Payments question, ru: Вопрос о выплатах}
+        sla_hours: 72
+        information_only: true
+    """
+)
+
+WITH_DISPATCH = SMALL + DISPATCH
+"""SMALL with a field worker, two kinds, two districts and two request categories."""

@@ -49,7 +49,10 @@ COVID_COUNTS = {
     "queues": 8,
     "lines": 2,
     "wrap_up_codes": 10,
-    "users": 26,
+    "field_worker_kinds": 4,
+    "districts": 5,
+    "request_categories": 7,
+    "users": 29,
 }
 
 
@@ -75,7 +78,7 @@ def test_init_loads_the_covid_template_and_prints_demo_passwords(tmp_path: Path)
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "init", "--template", "covid"])
     assert result.exit_code == 0, result.output
     database = tmp_path / "hotline.db"
-    assert _rows(database, "users") == 26
+    assert _rows(database, "users") == 29
     assert _rows(database, "queues") == 8
     passwords = _printed_passwords(result.output)
     assert set(passwords) >= {f"agent{n:02d}" for n in range(1, 21)} | {"supervisor", "admin"}
@@ -120,7 +123,7 @@ def test_a_second_init_is_refused_and_force_replaces(tmp_path: Path) -> None:
 
     forced = runner.invoke(cli, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
-    assert _rows(database, "users") == 26
+    assert _rows(database, "users") == 29
     assert _rows(database, "queues") == 8
 
 
@@ -191,6 +194,11 @@ async def test_the_covid_template_imports_and_exports_unchanged(
         assert verify_password(summary.passwords["admin"], admin.password_hash or "")
     assert to_routing_specs(exported) == to_routing_specs(config)
     assert exported.model_dump()["lines"][0]["number"] == "+74950001122"
+    for section in ("field_worker_kinds", "districts", "request_categories"):
+        assert getattr(exported, section) == getattr(config, section)
+    assert [(u.username, u.field_worker) for u in exported.users] == sorted(
+        (u.username, u.field_worker) for u in config.users
+    )
 
 
 def _covid_flows() -> list[LineFlow]:
@@ -327,6 +335,9 @@ async def test_a_failed_replace_leaves_the_first_configuration_intact(
             "queues": 2,
             "lines": 1,
             "wrap_up_codes": 1,
+            "field_worker_kinds": 0,
+            "districts": 0,
+            "request_categories": 0,
             "users": 2,
         }
         rules = await session.scalar(select(func.count()).select_from(QueueOverflowRule))
