@@ -391,6 +391,7 @@ def _number_dialer(
 
 def _live_state(platform: Platform, names: dict[str, str]) -> LiveState:
     from hotline.api.app import LiveState
+    from hotline.auth.service import LoginLimiter
 
     settings = platform.app.settings
     endpoint, registrar, media, calls = (
@@ -431,4 +432,6 @@ def _live_state(platform: Platform, names: dict[str, str]) -> LiveState:
         media=workers,
         calls=lambda: len(calls.calls()),
         started=time.monotonic(),
+        settings=settings,
+        login_limiter=LoginLimiter.from_settings(settings, platform.app.clock),
     )

@@ -1,58 +1,60 @@
-"""The HTTP API of a running Hotline: `GET /api/v1/health` and `GET /api/v1/queues`.
+"""The HTTP API of a running Hotline: the browser API under `/api/v1` (docs/web-api.md) with its
+OpenAPI document at `/api/v1/openapi.json` and Swagger UI at `/api/v1/docs` (served from the
+swagger-ui-py package's files: no CDN), plus `GET /api/v1/health` (public) and
+`GET /api/v1/queues`.
 
-Small but real: routes are thin readers of the live parts (router, SIP endpoint, media workers,
-database) handed over by the composition root in a `LiveState`; errors answer with the catalogue's
-shape `{code, message, details}` and its HTTP status, never an HTML page or a bare "Internal
-Server Error". No authentication yet, so `hotline serve` binds it to 127.0.0.1 by default
-(`http_bind_address`); the browser API brings sign-in."""
+Routes are thin readers and drivers of the live parts handed over by the composition root in a
+`LiveState` (`hotline.api.deps`); each domain's routes live in its own `api.py` and are included
+here. Errors answer with the catalogue's shape `{code, message, details}` and its HTTP status,
+never an HTML page or a bare "Internal Server Error"."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket, WebSocketState
 
-from hotline.core.clock import Clock
-from hotline.core.errors import HotlineError
+from hotline.api.deps import LiveState, check_csrf, require_roles
+from hotline.core.errors import HotlineError, NotFound
 from hotline.routing.figures import queue_figures
-from hotline.routing.service import RoutingService
-from hotline.routing.types import QueueSpec
+from hotline.users.models import Role
+
+__all__ = ["LiveState", "create_api"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class LiveState:
-    """What the routes read. Callables keep this module free of the SIP and media types."""
-
-    routing: RoutingService
-    specs: Mapping[str, QueueSpec]
-    queue_names: Mapping[str, str]
-    sessions: async_sessionmaker[AsyncSession]
-    clock: Clock
-    timezone: str
-    sip: Callable[[], dict[str, Any]]
-    media: Callable[[], list[dict[str, Any]]]
-    calls: Callable[[], int]
-    started: float
+DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+"""The Swagger UI files `/api/v1/docs` loads, served from the swagger-ui-py package."""
 
 
 def _error(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        status_code=status, content={"code": code, "message": message, "details": details or {}}
+        status_code=status,
+        content={"code": code, "message": message, "details": details or {}},
+        headers=headers,
     )
 
 
@@ -63,14 +65,37 @@ def _day_start(now: float, timezone: str) -> float:
     return midnight.timestamp()
 
 
+def _domain_routers() -> list[APIRouter]:
+    """Every domain's routes. Imported here, when the API is built, not when this module is."""
+    from hotline.audit.api import router as audit
+    from hotline.auth.api import router as auth
+
+    return [auth, audit]
+
+
 def create_api(state: LiveState) -> FastAPI:
     api = FastAPI(
-        title="Hotline", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json"
+        title="Hotline",
+        summary="The browser API of Hotline (docs/web-api.md)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(check_csrf)],
     )
+    api.state.live = state
 
     @api.exception_handler(HotlineError)
-    async def _hotline_error(request: Request, exc: HotlineError) -> JSONResponse:
-        return _error(exc.http_status, exc.code, exc.message, exc.details)
+    async def _hotline_error(connection: HTTPConnection, exc: HotlineError) -> JSONResponse | None:
+        if isinstance(connection, WebSocket):
+            # Accepted first: a browser sees only the close code, never a refused handshake's
+            # status, and 4401 tells the page to sign in again rather than to retry.
+            if connection.client_state is WebSocketState.CONNECTING:
+                await connection.accept()
+            await connection.close(code=4000 + exc.http_status, reason=exc.code)
+            return None
+        return _error(
+            exc.http_status, exc.code, exc.message, exc.details, headers=exc.http_headers()
+        )
 
     @api.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -87,6 +112,10 @@ def create_api(state: LiveState) -> FastAPI:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("API request %s failed", request.url.path)
         return _error(500, "internal_error", "the server failed to answer; see its log")
+
+    for router in _domain_routers():
+        api.include_router(router)
+    _add_docs(api)
 
     @api.get("/api/v1/health")
     async def health() -> JSONResponse:
@@ -113,7 +142,11 @@ def create_api(state: LiveState) -> FastAPI:
         }
         return JSONResponse(status_code=200 if healthy else 503, content=body)
 
-    @api.get("/api/v1/queues")
+    @api.get(
+        "/api/v1/queues",
+        dependencies=[Depends(require_roles(Role.SUPERVISOR, Role.AGENT))],
+        responses={401: {}, 403: {}},
+    )
     async def queues() -> dict[str, Any]:
         """Each queue now: waiting, longest wait, agents by state, today's service level."""
         now = state.clock.now()
@@ -127,3 +160,62 @@ def create_api(state: LiveState) -> FastAPI:
         return {"at": now, "queues": [f.as_dict() for f in figures]}
 
     return api
+
+
+def _swagger_ui_files() -> Path | None:
+    """Where swagger-ui-py keeps Swagger UI's files, found without importing the package."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Hotline API</title>
+<link rel="stylesheet" href="/api/v1/docs/swagger-ui.css">
+<link rel="icon" href="/api/v1/docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/api/v1/docs/swagger-ui-bundle.js"></script>
+<script>
+SwaggerUIBundle({
+  url: "/api/v1/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: null,
+  requestInterceptor: (request) => {
+    const found = document.cookie.match(/(?:^|; )hotline_csrf=([^;]*)/);
+    if (found) request.headers["X-CSRF-Token"] = decodeURIComponent(found[1]);
+    return request;
+  },
+});
+</script>
+</body>
+</html>
+"""
+"""Swagger UI from this server's own files. The validator badge (which calls out) is off, and
+"Try it out" sends the session's CSRF token, so changes can be tried after signing in there."""
+
+
+def _add_docs(api: FastAPI) -> None:
+    """Swagger UI at /api/v1/docs: a browser on a closed network must not reach for a CDN."""
+    files = _swagger_ui_files()
+
+    @api.get("/api/v1/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if files is None:
+            return HTMLResponse(
+                "<p>Swagger UI is not installed (pip install swagger-ui-py); the API is described "
+                'by <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>'
+            )
+        return HTMLResponse(DOCS_PAGE)
+
+    @api.get("/api/v1/docs/{asset}", include_in_schema=False)
+    async def docs_asset(asset: str) -> FileResponse:
+        if files is None or asset not in DOCS_ASSETS:
+            raise NotFound("no such file", asset=asset)
+        return FileResponse(files / asset, media_type=DOCS_ASSETS[asset])

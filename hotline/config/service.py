@@ -37,7 +37,12 @@ from hotline.routing.types import (
 )
 from hotline.users import models as users
 from hotline.users.models import Role
-from hotline.users.passwords import DEFAULT_COST, ScryptCost, generate_password, hash_password
+from hotline.users.passwords import (
+    DEFAULT_COST,
+    PasswordCost,
+    generate_password,
+    hash_password,
+)
 from hotline.users.sip import create_sip_accounts
 
 # Rows `replace=True` erases, children before parents. Deleting a contact takes its event log with
@@ -122,7 +127,7 @@ async def import_config(
     config: HotlineConfig,
     replace: bool = False,
     passwords: Mapping[str, str] | None = None,
-    password_cost: ScryptCost = DEFAULT_COST,
+    password_cost: PasswordCost = DEFAULT_COST,
     flows: Sequence[LineFlow] = (),
     bus: EventBus | None = None,
     sip_realm: str | None = None,
@@ -311,10 +316,10 @@ async def _publish(session: AsyncSession, flow: LineFlow) -> PublishResult:
         ) from exc
 
 
-async def _hash_all(passwords: Mapping[str, str], cost: ScryptCost) -> dict[str, str]:
-    # scrypt is deliberately slow CPU work: run it in threads so the event loop is not blocked
-    # (scrypt releases the GIL, so idle cores share the work). Done before the transaction opens,
-    # so the database's write lock is held only for the writes.
+async def _hash_all(passwords: Mapping[str, str], cost: PasswordCost) -> dict[str, str]:
+    # Hashing is deliberately slow CPU work: run it in threads so the event loop is not blocked
+    # (argon2 and scrypt release the GIL, so idle cores share the work). Done before the
+    # transaction opens, so the database's write lock is held only for the writes.
     names = list(passwords)
     hashes = await asyncio.gather(
         *(asyncio.to_thread(hash_password, passwords[name], cost=cost) for name in names)

@@ -1,5 +1,5 @@
 """The error catalogue: every error a user can meet has a code, a message for people, structured
-details and an HTTP status. The CLI prints them; the API (a later issue) answers with them."""
+details and an HTTP status. The CLI prints them; the API answers with them (`hotline.api.app`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ class HotlineError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
+
+    def http_headers(self) -> dict[str, str]:
+        """Headers the API's answer carries besides the body (e.g. `Retry-After`)."""
+        return {}
 
     def __str__(self) -> str:
         return self.message
@@ -55,3 +59,52 @@ class RoutingRejected(HotlineError):
 
     code = "routing_rejected"
     http_status = 409
+
+
+class NotSignedIn(HotlineError):
+    """The request carries no valid session: never signed in, signed out, or idle too long."""
+
+    code = "not_signed_in"
+    http_status = 401
+
+
+class Forbidden(HotlineError):
+    """Signed in, but none of the user's roles allows this (or the object is not theirs)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class CsrfFailed(HotlineError):
+    """A change came without the session's `X-CSRF-Token` (or with another one)."""
+
+    code = "csrf_failed"
+    http_status = 403
+
+
+class PasswordChangeRequired(HotlineError):
+    """The user must choose a new password before anything but `/auth/*` answers."""
+
+    code = "password_change_required"
+    http_status = 403
+
+
+class BadCredentials(HotlineError):
+    """Unknown user or wrong password: one answer for both, so usernames cannot be probed."""
+
+    code = "bad_credentials"
+    http_status = 401
+
+
+class TooManyAttempts(HotlineError):
+    """Too many failed sign-ins lately; `retry_after` says in how many seconds to try again."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -170,6 +170,25 @@ class Settings(BaseSettings):
         1_000, ge=10, le=100_000, description="Events a page may lag behind before it is cut off"
     )
 
+    # ---- the browser API: sign-in (docs/web-api.md) ----
+    http_cookie_secure: bool = Field(
+        True,
+        description="Session cookies only over HTTPS; turn off only for http://127.0.0.1 (demo, "
+        "tests)",
+    )
+    web_session_idle_minutes: int = Field(
+        720, ge=1, le=60 * 24 * 30, description="A browser session unused this long is over"
+    )
+    login_max_failures_per_user: int = Field(
+        5, ge=1, description="Failed sign-ins for one username within the window before 429"
+    )
+    login_max_failures_per_address: int = Field(
+        20, ge=1, description="Failed sign-ins from one address within the window before 429"
+    )
+    login_window_seconds: int = Field(
+        600, ge=1, le=86400, description="The sliding window those failures are counted in"
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:

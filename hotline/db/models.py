@@ -3,6 +3,8 @@ tests. Only migrations and tests import this module; services import their own d
 
 from __future__ import annotations
 
+from hotline.audit.models import AuditEntry
+from hotline.auth.models import WebSession
 from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
 from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
 from hotline.db.base import Base
@@ -23,6 +25,7 @@ metadata = Base.metadata
 __all__ = [
     "AgentSkill",
     "AgentStateRecord",
+    "AuditEntry",
     "Base",
     "Calendar",
     "CalendarHoliday",
@@ -38,6 +41,7 @@ __all__ = [
     "SipCredential",
     "Skill",
     "User",
+    "WebSession",
     "WrapUpCode",
     "metadata",
     "user_roles",

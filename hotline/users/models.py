@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,8 +61,13 @@ user_roles = Table(
 )
 
 
+LANGUAGES = ("ru", "en")
+"""The languages of the browser app; a user's choice is kept on their row."""
+
+
 class User(Timestamped, Base):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint(check_in("language", LANGUAGES), name="language"),)
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(KEY_LENGTH), unique=True)
@@ -69,6 +75,11 @@ class User(Timestamped, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     department: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set for first-login credentials: nothing but /auth/* answers until a new password is chosen.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    language: Mapped[str] = mapped_column(String(2), default="ru", server_default="ru")
 
     roles: Mapped[list[RoleRecord]] = relationship(
         secondary=user_roles, order_by=RoleRecord.id, lazy="selectin"

@@ -1,9 +1,11 @@
-"""Password hashing with scrypt from the standard library, so no native dependency is needed.
+"""Password hashing: argon2id (argon2-cffi), the memory-hard winner of the Password Hashing
+Competition, with RFC 9106's low-memory parameters (64 MiB, 3 passes, 4 lanes) by default.
 
-A hash is one self-describing string, `scrypt$n=16384,r=8,p=1$<salt>$<key>` (base64), so the cost
-can rise later without breaking stored hashes (`needs_rehash` says when to re-hash at sign-in).
-The cost, n=2**14, r=8, p=1, is Django's scrypt default: about 60 ms and 16 MiB per hash.
-A later issue may swap in argon2 (argon2-cffi); its `$argon2id$...` hashes differ by prefix."""
+Hashes are self-describing strings: `$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>`. Databases made
+before argon2 hold scrypt hashes, `scrypt$n=16384,r=8,p=1$<salt>$<key>` (base64); they still
+verify, and `needs_rehash` says yes for them (and for any cost other than today's), so sign-in
+replaces them with an argon2 hash of the password just checked. scrypt hashes can still be made
+(with a `ScryptCost`): cheap ones keep test set-up fast."""
 
 from __future__ import annotations
 
@@ -14,9 +16,31 @@ import os
 import secrets
 from dataclasses import dataclass
 
-SCHEME = "scrypt"
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+SCRYPT_SCHEME = "scrypt"
+ARGON2_PREFIX = "$argon2"
 SALT_BYTES = 16
 KEY_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Argon2Cost:
+    """argon2id's work factors: passes over `memory_kib` KiB of memory in `parallelism` lanes."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(
+            time_cost=self.time_cost,
+            memory_cost=self.memory_kib,
+            parallelism=self.parallelism,
+            hash_len=KEY_BYTES,
+            salt_len=SALT_BYTES,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +55,46 @@ class ScryptCost:
         return f"n={self.n},r={self.r},p={self.p}"
 
 
-DEFAULT_COST = ScryptCost()
+PasswordCost = Argon2Cost | ScryptCost
+DEFAULT_COST: PasswordCost = Argon2Cost()
 
 
-def hash_password(password: str, *, cost: ScryptCost = DEFAULT_COST) -> str:
-    """A salted hash of `password`, safe to store."""
+def hash_password(password: str, *, cost: PasswordCost = DEFAULT_COST) -> str:
+    """A salted hash of `password`, safe to store. Slow on purpose: call it in a thread from
+    async code."""
+    if isinstance(cost, Argon2Cost):
+        return cost.hasher().hash(password)
     salt = os.urandom(SALT_BYTES)
     key = _derive(password, salt, cost)
-    return f"{SCHEME}${cost}${_b64(salt)}${_b64(key)}"
+    return f"{SCRYPT_SCHEME}${cost}${_b64(salt)}${_b64(key)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches the `stored` hash; False for a malformed or foreign hash."""
-    parsed = _parse(stored)
+    """Whether `password` matches the `stored` hash (argon2 or scrypt); False for a malformed or
+    foreign hash."""
+    if stored.startswith(ARGON2_PREFIX):
+        try:
+            # The hash carries its own type and parameters; any hasher verifies it.
+            return Argon2Cost().hasher().verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    parsed = _parse_scrypt(stored)
     if parsed is None:
         return False
     cost, salt, key = parsed
     return hmac.compare_digest(_derive(password, salt, cost, len(key)), key)
 
 
-def needs_rehash(stored: str, *, cost: ScryptCost = DEFAULT_COST) -> bool:
-    """Whether `stored` was made with another scheme or cost than today's."""
-    parsed = _parse(stored)
+def needs_rehash(stored: str, *, cost: PasswordCost = DEFAULT_COST) -> bool:
+    """Whether `stored` was made with another scheme or cost than `cost` (today's by default)."""
+    if isinstance(cost, Argon2Cost):
+        if not stored.startswith(ARGON2_PREFIX):
+            return True
+        try:
+            return cost.hasher().check_needs_rehash(stored)
+        except (InvalidHashError, ValueError):
+            return True
+    parsed = _parse_scrypt(stored)
     return parsed is None or parsed[0] != cost
 
 
@@ -74,9 +116,9 @@ def _derive(password: str, salt: bytes, cost: ScryptCost, length: int = KEY_BYTE
     )
 
 
-def _parse(stored: str) -> tuple[ScryptCost, bytes, bytes] | None:
+def _parse_scrypt(stored: str) -> tuple[ScryptCost, bytes, bytes] | None:
     parts = stored.split("$")
-    if len(parts) != 4 or parts[0] != SCHEME:
+    if len(parts) != 4 or parts[0] != SCRYPT_SCHEME:
         return None
     try:
         params = dict(item.split("=", 1) for item in parts[1].split(","))

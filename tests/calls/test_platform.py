@@ -20,6 +20,7 @@ from hotline.cli import cli
 from hotline.core.settings import Settings
 from hotline.routing.types import AgentState
 from hotline.users.models import User
+from hotline.users.passwords import hash_password
 from tests.calls import scenarios
 from tests.calls.conftest import eventually, running_hotline, start_test_platform
 from tests.telephony.sip.sipp import finish_sipp, free_port, run_sipp, start_sipp
@@ -34,7 +35,9 @@ async def _init_covid(data_dir: Path) -> Result:
 async def test_past_the_maximum_of_calls_an_invite_gets_503_with_retry_after(
     tmp_path: Path, prompt_cache: Path
 ) -> None:
-    async with running_hotline(tmp_path, prompt_cache, max_calls=1, http=True) as h:
+    async with running_hotline(
+        tmp_path, prompt_cache, max_calls=1, http=True, http_cookie_secure=False
+    ) as h:
         first = await h.call(
             scenarios.caller(
                 h.folder("first"), steps=[("pause", 1200), ("key", 1), ("pause", 3000)]
@@ -68,6 +71,15 @@ async def test_past_the_maximum_of_calls_an_invite_gets_503_with_retry_after(
             assert body["sip"]["overload_rejections"] == 1
             assert body["calls_in_progress"] == 1
             assert body["media_workers"] == [{"worker": 0, "alive": True, "endpoints": 1}]
+            assert (await client.get("/api/v1/queues")).status_code == 401
+            async with h.sessions() as session, session.begin():
+                agent = await session.get(User, await h.user_id("agent01"))
+                agent.password_hash = hash_password("agent01 password")
+            signed_in = await client.post(
+                "/api/v1/auth/login",
+                json={"username": "agent01", "password": "agent01 password"},
+            )
+            assert signed_in.status_code == 200, signed_in.text
             queues = (await client.get("/api/v1/queues")).json()["queues"]
             assert [q["queue_id"] for q in queues] == ["help", "ministry"]
             waiting = queues[0]
