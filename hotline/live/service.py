@@ -32,8 +32,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.audit import service as audit
+from hotline.audit.service import Actor
 from hotline.core.clock import Clock
-from hotline.core.errors import RoutingRejected
+from hotline.core.errors import InvalidInput, NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
 from hotline.core.settings import Settings
 from hotline.live.events import (
@@ -57,7 +59,7 @@ from hotline.live.wallboard import (
     queue_rows,
 )
 from hotline.routing import events as ev
-from hotline.routing.service import RoutingService
+from hotline.routing.service import RoutingService, save_agent_skills
 from hotline.routing.types import AgentSkill, QueueSpec
 from hotline.users.models import User
 
@@ -493,6 +495,64 @@ class LiveFeed:
     def _drop(self, subscription: Subscription) -> None:
         with contextlib.suppress(ValueError):
             self._subscriptions.remove(subscription)
+
+
+# ---------------------------------------------------------------------------- supervisor actions
+
+AGENT_STATES = ("ready", "not_ready", "logged_out")
+
+
+async def user_id_of(*, session: AsyncSession, username: str) -> str:
+    found = await session.scalar(select(User.id).where(User.username == username))
+    if found is None:
+        raise NotFound(f"no user {username!r}", username=username)
+    return found
+
+
+async def set_agent_state(
+    *, routing: RoutingService, user_id: str, state: str, reason: str | None = None
+) -> None:
+    """A supervisor sets an agent's state, as the agent could: ready or not ready (while handling
+    a contact: once it ends) needs the agent logged in; logging out one who is not changes
+    nothing."""
+    if state == "ready":
+        await routing.set_ready(user_id)
+    elif state == "not_ready":
+        await routing.set_not_ready(user_id, reason or "supervisor")
+    elif state == "logged_out":
+        try:
+            routing.engine.agent(user_id)
+        except RoutingRejected:
+            return
+        await routing.logout(user_id)
+    else:
+        raise InvalidInput(f"no agent state {state!r}", state=state, allowed=list(AGENT_STATES))
+
+
+async def change_agent_skills(
+    *,
+    session: AsyncSession,
+    routing: RoutingService,
+    username: str,
+    skills: list[AgentSkill],
+    actor: Actor | None,
+    ip: str | None,
+) -> None:
+    """Store an agent's new skills (audited, as any configuration change), commit, then apply
+    them in the router: the next offer follows them."""
+    user_id = await user_id_of(session=session, username=username)
+    await save_agent_skills(session=session, user_id=user_id, skills=skills)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="agent_skills.change",
+        object_type="user",
+        object_id=user_id,
+        ip=ip,
+        details={"skills": [{"skill": s.skill, "level": s.level} for s in skills]},
+    )
+    await session.commit()
+    await routing.set_skills(user_id, skills)
 
 
 async def start_live(
