@@ -177,6 +177,8 @@ async def start_platform(
     from hotline.calls.service import CallService
     from hotline.config.service import configuration_counts, export_config, to_routing_specs
     from hotline.db import migrate
+    from hotline.live.api import attach as attach_live
+    from hotline.live.service import start_live
     from hotline.routing.service import RoutingService, load_engine
     from hotline.telephony.media.config import MediaConfig
     from hotline.telephony.media.engine import LocalMediaEngine
@@ -236,6 +238,16 @@ async def start_platform(
             restored = await routing.restore(session=session)
         await routing.start()
         stages.append(("router", routing.close))
+        live = await start_live(
+            settings=settings,
+            routing=routing,
+            bus=app.bus,
+            sessions=app.sessions,
+            clock=app.clock,
+            specs=specs,
+            names=names,
+        )
+        stages.append(("live events", live.close))
         if restored:
             log.info("%d waiting callback(s) restored", restored)
 
@@ -330,8 +342,10 @@ async def start_platform(
             _stages=stages,
         )
         if http:
+            api = create_api(_live_state(platform, names))
+            attach_live(api, live)
             server = HttpServer(
-                create_api(_live_state(platform, names)),
+                api,
                 host=settings.http_bind_address,
                 port=settings.http_port,
             )

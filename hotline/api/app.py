@@ -69,8 +69,9 @@ def _domain_routers() -> list[APIRouter]:
     """Every domain's routes. Imported here, when the API is built, not when this module is."""
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
+    from hotline.live.api import router as live
 
-    return [auth, audit]
+    return [auth, audit, live]
 
 
 def create_api(state: LiveState) -> FastAPI:

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
     shutdown_seconds: float = Field(
         10.0, gt=0, description="How long `hotline serve` gives calls and workers to end"
     )
+    # ---- live events to browsers (`GET /api/v1/events`) ----
+    live_event_ring: int = Field(
+        10_000, ge=100, le=1_000_000, description="Events kept for pages that resume"
+    )
+    live_client_buffer: int = Field(
+        1_000, ge=10, le=100_000, description="Events a page may lag behind before it is cut off"
+    )
 
     # ---- the browser API: sign-in (docs/web-api.md) ----
     http_cookie_secure: bool = Field(

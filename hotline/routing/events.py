@@ -89,3 +89,13 @@ class AgentStateChanged(Event):
     state: str
     reason: str | None = None
     contact_id: str | None = None
+
+
+@register
+class AgentSkillsChanged(Event):
+    """An agent's skills were changed (stored first): the router offers by them from now on, and
+    the wallboard shows the agent's queues anew. Not part of a contact's log."""
+
+    type: ClassVar[str] = "agent.skills_changed"
+    agent_id: str
+    skills: list[dict[str, str | int]]

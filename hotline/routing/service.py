@@ -26,11 +26,13 @@ from hotline.config.service import export_config, to_routing_specs
 from hotline.contacts.models import Contact
 from hotline.contacts.service import append_event
 from hotline.core.clock import Clock
-from hotline.core.errors import RoutingRejected
+from hotline.core.errors import InvalidInput, NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
 from hotline.routing import events as ev
 from hotline.routing import types as rt
 from hotline.routing.engine import RoutingEngine
+from hotline.routing.models import Skill
+from hotline.users.models import AgentSkill as AgentSkillRecord
 from hotline.users.models import AgentStateRecord, User
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,31 @@ async def agent_skills(*, session: AsyncSession, user_id: str) -> list[rt.AgentS
     if user is None:
         return []
     return [rt.AgentSkill(s.skill_id, s.level, s.preference) for s in user.skills]
+
+
+async def save_agent_skills(
+    *, session: AsyncSession, user_id: str, skills: Iterable[rt.AgentSkill]
+) -> None:
+    """Replace an agent's skills in the database (the caller commits, then tells the live router
+    with `RoutingService.set_skills`). Unknown skills are refused with a problem per entry."""
+    skills = list(skills)
+    known = set(
+        await session.scalars(select(Skill.id).where(Skill.id.in_([s.skill for s in skills])))
+    )
+    problems = [
+        {"loc": ["body", i, "skill"], "message": f"no skill {s.skill!r}"}
+        for i, s in enumerate(skills)
+        if s.skill not in known
+    ]
+    if problems:
+        raise InvalidInput("unknown skills", problems=problems)
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id!r}", user_id=user_id)
+    user.skills = [
+        AgentSkillRecord(skill_id=s.skill, level=s.level, preference=s.preference) for s in skills
+    ]
+    await session.flush()
 
 
 class RoutingService:
@@ -196,7 +223,23 @@ class RoutingService:
         await self._run(self.engine.set_not_ready(agent_id, self._clock.now(), reason))
 
     async def set_skills(self, agent_id: str, skills: Iterable[rt.AgentSkill]) -> None:
-        await self._run(self.engine.set_skills(agent_id, skills, self._clock.now()))
+        """Apply skills already stored (`save_agent_skills`) live: the next offer uses them. An
+        agent the router has not seen yet gets them from the database at login. Published as
+        `agent.skills_changed` either way."""
+        skills = list(skills)
+        try:
+            self.engine.agent(agent_id)
+        except RoutingRejected:
+            decisions: list[rt.Decision] = []
+        else:
+            decisions = self.engine.set_skills(agent_id, skills, self._clock.now())
+        changed = ev.AgentSkillsChanged(
+            agent_id=agent_id,
+            skills=[
+                {"skill": s.skill, "level": s.level, "preference": s.preference} for s in skills
+            ],
+        )
+        await self._run(decisions, [_Record(changed)])
 
     async def end_wrap_up(self, agent_id: str) -> None:
         await self._run(self.engine.end_wrap_up(agent_id, self._clock.now()))
