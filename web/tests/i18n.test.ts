@@ -10,11 +10,11 @@ import { ru } from "../src/i18n/ru";
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
-function sources(dir: string): string[] {
+function sources(dir: string, ending: RegExp = /\.tsx$/): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sources(path);
-    return path.endsWith(".tsx") ? [path] : [];
+    if (statSync(path).isDirectory()) return sources(path, ending);
+    return ending.test(path) ? [path] : [];
   });
 }
 
@@ -35,6 +35,15 @@ describe("dictionaries", () => {
     for (const key of Object.keys(en) as (keyof typeof en)[]) {
       expect(placeholders(ru[key]), key).toEqual(placeholders(en[key]));
     }
+  });
+
+  it("hold no key that the app does not use", () => {
+    const code = sources(join(__dirname, "..", "src"), /\.tsx?$/)
+      .filter((path) => !/[\\/]i18n[\\/](en|ru)\.ts$/.test(path))
+      .map((path) => readFileSync(path, "utf8"))
+      .join("\n");
+    const unused = Object.keys(en).filter((key) => !code.includes(`"${key}"`));
+    expect(unused).toEqual([]);
   });
 
   it("are Russian in Russian", () => {

@@ -60,10 +60,10 @@ export function SoftphonePanel(props: Props) {
       )}
       <div className="buttons call-controls" role="group" aria-label={t("phone.title")}>
         <button type="button" aria-pressed={muted} disabled={!onCall} onClick={props.onMute}>
-          {muted ? t("phone.unmute") : t("phone.mute")}
+          {t("phone.mute")}
         </button>
         <button type="button" aria-pressed={held} disabled={!onCall} onClick={props.onHold}>
-          {held ? t("phone.resume") : t("phone.hold")}
+          {t("phone.hold")}
         </button>
         <button type="button" aria-expanded={keypad} disabled={!onCall} onClick={() => setKeypad((k) => !k)}>
           {t("phone.keypad")}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { TransferMode } from "../api/types";
 import { useI18n } from "../i18n";
 import { ErrorMessage } from "./ErrorMessage";
@@ -27,6 +27,8 @@ export function TransferDialog({ queues, onTransfer, onClose }: Props) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement>(null);
+  // A select's label is linked by id, not wrapped: a wrapping label's text would take in the options.
+  const queueId = useId();
 
   useEffect(() => {
     first.current?.focus();
@@ -80,9 +82,9 @@ export function TransferDialog({ queues, onTransfer, onClose }: Props) {
           </label>
         </fieldset>
         {kind === "queue" ? (
-          <label className="field">
-            {t("transfer.queue")}
-            <select value={queue} onChange={(e) => setQueue(e.target.value)} required>
+          <div className="field">
+            <label htmlFor={queueId}>{t("transfer.queue")}</label>
+            <select id={queueId} value={queue} onChange={(e) => setQueue(e.target.value)} required>
               <option value="">{t("transfer.pickQueue")}</option>
               {queues.map((q) => (
                 <option key={q.id} value={q.id}>
@@ -90,7 +92,7 @@ export function TransferDialog({ queues, onTransfer, onClose }: Props) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         ) : (
           <label className="field">
             {t("transfer.line")}

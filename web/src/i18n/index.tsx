@@ -1,6 +1,6 @@
 // Translation: a dictionary per language, `t(key, params)` in components through a React context.
 
-import { createContext, useContext, type ReactNode } from "react";
+import { createContext, useContext, useMemo, type ReactNode } from "react";
 import { en, type MessageKey } from "./en";
 import { ru } from "./ru";
 import type { Language } from "../api/types";
@@ -44,11 +44,14 @@ const I18nContext = createContext<I18n>({
 });
 
 export function I18nProvider({ language, children }: { language: Language; children: ReactNode }) {
-  const value: I18n = {
-    language,
-    locale: language === "ru" ? "ru-RU" : "en-GB",
-    t: (key, params) => translate(DICTIONARIES[language], key, params),
-  };
+  const value = useMemo<I18n>(
+    () => ({
+      language,
+      locale: language === "ru" ? "ru-RU" : "en-GB",
+      t: (key, params) => translate(DICTIONARIES[language], key, params),
+    }),
+    [language],
+  );
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }
 

@@ -165,9 +165,18 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   }, [tones]);
 
   useEffect(() => {
-    if (ringing) tones.startRing();
-    else tones.stopRing();
-  }, [ringing, tones]);
+    if (!ringing) {
+      tones.stopRing();
+      return;
+    }
+    tones.startRing();
+    // The tab's title rings too, for an agent who is looking at another tab.
+    const title = document.title;
+    document.title = `${t("offer.title")} · ${t("app.title")}`;
+    return () => {
+      document.title = title;
+    };
+  }, [ringing, tones, t]);
 
   const accept = useCallback(() => {
     if (accepting) return;
@@ -269,8 +278,13 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     (state === "reserved" && contactId
       ? { contact_id: contactId, queue: pop?.queue ?? null, caller_number: pop?.caller.number ?? null, callback: false }
       : null);
-  const shownOffer: Offer | null =
+  const withCallback =
     ringingOffer && pop?.id === ringingOffer.contact_id && pop.callback ? { ...ringingOffer, callback: true } : ringingOffer;
+  // Events name the queue by id; show its name where this page knows it.
+  const shownOffer: Offer | null = withCallback && {
+    ...withCallback,
+    queue: queueChoices.find((q) => q.id === withCallback.queue)?.name ?? withCallback.queue,
+  };
 
   return (
     <main className="desk" aria-labelledby="desk-title">

@@ -1,7 +1,7 @@
 // The supervisor's live view: a tile per queue (grouped by topic, coloured at thresholds) and a
 // table of agents with their time in state ticking, where the supervisor can change a state.
 
-import { useMemo, useState, type FormEvent } from "react";
+import { useId, useMemo, useState, type FormEvent } from "react";
 import type { ApiClient } from "../api/client";
 import type { AgentRow, ChosenState, QueueFigures } from "../api/types";
 import { ErrorMessage } from "../components/ErrorMessage";
@@ -125,6 +125,7 @@ export function WallboardPage({ api }: { api: ApiClient }) {
   const live = useLive();
   const now = useNow();
   const [topic, setTopic] = useState<string>(ALL);
+  const topicId = useId();
   const snapshot = live.snapshot;
   const groups = useMemo(() => groupByTopic(snapshot?.queues ?? []), [snapshot?.queues]);
   const queueNames = useMemo(
@@ -153,9 +154,9 @@ export function WallboardPage({ api }: { api: ApiClient }) {
       <div className="board-head">
         <h1 id="board-title">{t("board.title")}</h1>
         {groups.length > 1 && (
-          <label className="field inline">
-            {t("board.topic")}
-            <select value={topic} onChange={(e) => setTopic(e.target.value)}>
+          <div className="field inline">
+            <label htmlFor={topicId}>{t("board.topic")}</label>
+            <select id={topicId} value={topic} onChange={(e) => setTopic(e.target.value)}>
               <option value={ALL}>{t("board.allTopics")}</option>
               {groups.map((g) => (
                 <option key={g.topic ?? NONE} value={g.topic ?? NONE}>
@@ -163,7 +164,7 @@ export function WallboardPage({ api }: { api: ApiClient }) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         )}
       </div>
       <section aria-labelledby="board-queues">

@@ -10,11 +10,13 @@ export const DTMF: Record<string, [number, number]> = {
   "*": [941, 1209], "0": [941, 1336], "#": [941, 1477],
 };
 
-const RING_PERIOD_MS = 3000;
+const RING_PERIOD_S = 3;
+/** How far ahead the ring is scheduled on the audio clock, which background tabs do not slow. */
+const RING_AHEAD_S = 120;
 
 export class Tones {
   private context: AudioContext | null = null;
-  private ringTimer: ReturnType<typeof setInterval> | null = null;
+  private ring: GainNode | null = null;
 
   private ctx(): AudioContext | null {
     if (typeof AudioContext === "undefined") return null;
@@ -28,40 +30,47 @@ export class Tones {
   }
 
   get ringing(): boolean {
-    return this.ringTimer !== null;
+    return this.ring !== null;
   }
 
-  /** Rings until `stopRing`: two short bursts of 480+620 Hz every three seconds. */
+  /**
+   * Rings until `stopRing` (or two minutes, longer than any offer rings): two short bursts of
+   * 480+620 Hz every three seconds, all scheduled at once on the audio clock, since timers in a
+   * background tab may fire only once a minute.
+   */
   startRing(): void {
-    if (this.ringTimer) return;
-    const burst = () => {
-      this.play([480, 620], 0, 0.4, 0.18);
-      this.play([480, 620], 0.6, 0.4, 0.18);
-    };
-    burst();
-    this.ringTimer = setInterval(burst, RING_PERIOD_MS);
+    const ctx = this.ctx();
+    if (!ctx || this.ring) return;
+    const ring = ctx.createGain();
+    ring.connect(ctx.destination);
+    this.ring = ring;
+    const start = ctx.currentTime + 0.05;
+    for (let t = 0; t < RING_AHEAD_S; t += RING_PERIOD_S) {
+      this.play([480, 620], start + t, 0.4, 0.18, ring);
+      this.play([480, 620], start + t + 0.6, 0.4, 0.18, ring);
+    }
   }
 
   stopRing(): void {
-    if (this.ringTimer) clearInterval(this.ringTimer);
-    this.ringTimer = null;
+    this.ring?.disconnect();
+    this.ring = null;
   }
 
   key(digit: string): void {
     const pair = DTMF[digit];
-    if (pair) this.play(pair, 0, 0.12, 0.12);
+    const ctx = this.ctx();
+    if (pair && ctx) this.play(pair, ctx.currentTime, 0.12, 0.12, ctx.destination);
   }
 
-  private play(frequencies: number[], delay: number, duration: number, volume: number): void {
+  private play(frequencies: number[], start: number, duration: number, volume: number, out: AudioNode): void {
     const ctx = this.ctx();
     if (!ctx) return;
-    const start = ctx.currentTime + delay;
     const gain = ctx.createGain();
     gain.gain.setValueAtTime(0, start);
     gain.gain.linearRampToValueAtTime(volume, start + 0.01);
     gain.gain.setValueAtTime(volume, start + duration - 0.02);
     gain.gain.linearRampToValueAtTime(0, start + duration);
-    gain.connect(ctx.destination);
+    gain.connect(out);
     for (const frequency of frequencies) {
       const osc = ctx.createOscillator();
       osc.frequency.value = frequency;
