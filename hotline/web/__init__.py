@@ -1,11 +1,12 @@
 """The browser app (agent desktop, wallboard), served by the same FastAPI app as the API.
 
 `make web` builds it from `web/` (Vite) into `hotline/web/static/`, which git ignores. The hashed
-files under `/assets` are cached for good; every other path the app routes itself (`/login`,
-`/agent`, `/wallboard`...) answers `index.html`, so a reload stays on the same screen. Nothing
-under `/api` is ever answered with the page: an unknown API path gets the catalogue's 404 JSON.
-This module knows nothing of the API package; the composition root calls `mount_web_app` last,
-after every API route, since its catch-all route would otherwise shadow later ones."""
+files under `/assets` are cached for good; every other GET that no route answers (`/login`,
+`/agent`, `/wallboard`: the app's own paths) gets `index.html`, so a reload stays on the same
+screen. The page is the router's fallback, not a catch-all route: API routes keep their own 404
+and 405 answers whatever the order they are added in, and nothing under `/api` is ever answered
+with the page. This module knows nothing of the API package; the composition root calls
+`mount_web_app` once on the app it builds."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).parent / "static"
 """Where `make web` puts the built app."""
@@ -22,7 +24,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 # The page loads only its own scripts and styles and talks only to its own origin (fetch and the
-# events WebSocket); any injected markup that slipped through could not run a script.
+# events WebSocket); any markup that slipped through could not run a script.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -53,37 +55,48 @@ def _not_found(path: str) -> JSONResponse:
     )
 
 
+def _page(static_dir: Path, path: str) -> Response:
+    """The answer to GET `path` (without its leading slash) that no route took."""
+    index = static_dir / "index.html"
+    if not index.is_file():
+        return JSONResponse(
+            status_code=503,
+            content={
+                "code": "web_app_not_built",
+                "message": "the browser app is not built: run `make web`",
+                "details": {},
+            },
+        )
+    if any(part.startswith(".") for part in path.split("/")):
+        return _not_found(f"/{path}")  # the build stamp and the like are not for browsers
+    if path:
+        candidate = (static_dir / path).resolve()
+        if candidate.is_relative_to(static_dir) and candidate.is_file():
+            return FileResponse(candidate, headers={"X-Content-Type-Options": "nosniff"})
+        if "." in path.rsplit("/", 1)[-1]:
+            return _not_found(f"/{path}")  # a missing file, not one of the app's paths
+    return FileResponse(index, media_type="text/html", headers=PAGE_HEADERS)
+
+
 def mount_web_app(app: FastAPI, *, static_dir: Path = STATIC_DIR) -> None:
-    """Serve the built app from `static_dir` on `app`: `/assets/*`, top-level build files, and
-    `index.html` for client routes. Call it after all API routes are added."""
+    """Serve the built app from `static_dir` on `app`: `/assets/*`, the build's top-level files,
+    and `index.html` for the app's own paths."""
     static_dir = static_dir.resolve()
     assets = static_dir / "assets"
     if assets.is_dir():
         app.mount("/assets", _Assets(directory=assets), name="web-assets")
+    otherwise: ASGIApp = app.router.default
 
-    async def page(path: str) -> Response:
-        if path == "api" or path.startswith("api/"):
-            return _not_found(f"/{path}")
-        index = static_dir / "index.html"
-        if not index.is_file():
-            return JSONResponse(
-                status_code=503,
-                content={
-                    "code": "web_app_not_built",
-                    "message": "the browser app is not built: run `make web`",
-                    "details": {},
-                },
-            )
-        if any(part.startswith(".") for part in path.split("/")):
-            return _not_found(f"/{path}")  # the build stamp and the like are not for browsers
-        if path:
-            candidate = (static_dir / path).resolve()
-            if candidate.is_relative_to(static_dir) and candidate.is_file():
-                return FileResponse(candidate, headers={"X-Content-Type-Options": "nosniff"})
-            if "." in path.rsplit("/", 1)[-1]:
-                return _not_found(f"/{path}")  # a missing file, not a client route
-        return FileResponse(index, media_type="text/html", headers=PAGE_HEADERS)
+    async def fallback(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"].lstrip("/") if scope["type"] == "http" else ""
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or path == "api"
+            or path.startswith("api/")
+        ):
+            await otherwise(scope, receive, send)  # the API's own 404
+            return
+        await _page(static_dir, path)(scope, receive, send)
 
-    app.add_api_route(
-        "/{path:path}", page, methods=["GET", "HEAD"], include_in_schema=False, name="web-app"
-    )
+    app.router.default = fallback

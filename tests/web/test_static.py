@@ -32,6 +32,11 @@ def _app(static: Path) -> TestClient:
         return {"status": "ok"}
 
     mount_web_app(app, static_dir=static)
+
+    @app.post("/api/v1/auth/login")  # added after: the page must not shadow it
+    async def login() -> dict[str, str]:
+        return {"user": "anna"}
+
     return TestClient(app)
 
 
@@ -59,12 +64,25 @@ def test_top_level_build_files_are_served(built: Path) -> None:
     assert response.text.startswith("User-agent")
 
 
-def test_api_paths_keep_their_routes_and_unknown_ones_get_json_404(built: Path) -> None:
+def test_api_routes_answer_whenever_they_were_added(built: Path) -> None:
     client = _app(built)
     assert client.get("/api/v1/health").json() == {"status": "ok"}
-    response = client.get("/api/v1/nothing-here")
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert client.post("/api/v1/auth/login").json() == {"user": "anna"}
+    assert client.get("/api/v1/auth/login").status_code == 405
+
+
+def test_unknown_api_paths_are_404_and_never_the_page(built: Path) -> None:
+    client = _app(built)
+    for method in ("GET", "POST", "DELETE"):
+        response = client.request(method, "/api/v1/nothing-here")
+        assert response.status_code == 404, method
+        assert INDEX not in response.text
+
+
+def test_only_reads_get_the_page(built: Path) -> None:
+    client = _app(built)
+    assert client.post("/agent").status_code == 404
+    assert client.head("/agent").status_code == 200
 
 
 def test_missing_files_and_dotfiles_are_404_not_the_page(built: Path) -> None:

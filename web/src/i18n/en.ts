@@ -136,7 +136,7 @@ export const en = {
   "pop.none": "No caller on the line.",
 
   "notes.label": "Notes",
-  "notes.hint": "Saved in this browser until you finish wrap-up.",
+  "notes.hint": "Kept in this tab until you finish wrap-up; they go with the wrap-up.",
 
   "wrap.title": "Wrap-up",
   "wrap.timer": "Wrap-up time",

@@ -1,18 +1,25 @@
-// Small per-browser settings and drafts (auto-answer, language, notes) in localStorage; a browser
-// that refuses storage (private mode, quota) just forgets them.
+// Small per-browser settings (auto-answer, language) in localStorage, and drafts that carry
+// caller details (notes) in sessionStorage: they survive a reload but not the tab, so nothing of a
+// caller stays behind on a shared computer. A browser that refuses storage just forgets them.
 
-export function loadText(key: string): string | null {
+export type Keep = "browser" | "tab";
+
+function area(keep: Keep): Storage {
+  return keep === "browser" ? window.localStorage : window.sessionStorage;
+}
+
+export function loadText(key: string, keep: Keep = "browser"): string | null {
   try {
-    return window.localStorage.getItem(key);
+    return area(keep).getItem(key);
   } catch {
     return null;
   }
 }
 
-export function saveText(key: string, value: string | null): void {
+export function saveText(key: string, value: string | null, keep: Keep = "browser"): void {
   try {
-    if (value === null || value === "") window.localStorage.removeItem(key);
-    else window.localStorage.setItem(key, value);
+    if (value === null || value === "") area(keep).removeItem(key);
+    else area(keep).setItem(key, value);
   } catch {
     // nothing to do: the setting lasts for this page only
   }

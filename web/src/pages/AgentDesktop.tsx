@@ -122,13 +122,10 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   useEffect(() => {
     setMuted(false);
     setHeld(false);
-    setNotes(pop ? (loadText(notesKey(pop.id)) ?? "") : "");
-    // Only when the contact changes: `notes` itself is saved by the effect below.
+    setNotes(pop ? (loadText(notesKey(pop.id), "tab") ?? "") : "");
+    // Only when the contact changes; typing saves the draft as it goes (changeNotes).
   }, [pop?.id]);
 
-  useEffect(() => {
-    if (pop) saveText(notesKey(pop.id), notes);
-  }, [notes, pop]);
 
   // The browser leg lives while the page does and the agent takes calls in the browser.
   useEffect(() => {
@@ -220,6 +217,11 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     void run(() => api.sendDigits(d));
   };
 
+  const changeNotes = (text: string) => {
+    setNotes(text);
+    if (pop) saveText(notesKey(pop.id), text, "tab");
+  };
+
   const closeTransfer = useCallback(() => setTransferOpen(false), []);
   const closeHelp = useCallback(() => setHelpOpen(false), []);
 
@@ -227,7 +229,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
 
   const finishWrapUp = async (code: string) => {
     await api.wrapUp(code, notes.trim() || undefined);
-    if (pop) saveText(notesKey(pop.id), null);
+    if (pop) saveText(notesKey(pop.id), null, "tab");
     setNotes("");
   };
 
@@ -349,7 +351,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
                 aria-labelledby="notes-title"
                 aria-describedby="notes-hint"
                 value={notes}
-                onChange={(e) => setNotes(e.target.value)}
+                onChange={(e) => changeNotes(e.target.value)}
                 rows={5}
                 maxLength={4000}
               />
