@@ -1,0 +1,129 @@
+// The shapes of docs/web-api.md, as the server sends them. Fields the contract does not name yet
+// but the screens can use when the server adds them are optional and marked "not in the contract".
+
+export type Role = "agent" | "supervisor" | "admin" | "field_worker" | "department_specialist";
+export type Language = "ru" | "en";
+
+export interface User {
+  id: string | number;
+  username: string;
+  name: string;
+  roles: Role[];
+  department: string | null;
+  must_change_password: boolean;
+  language: string | null;
+}
+
+export interface Me {
+  user: User;
+  csrf_token: string;
+}
+
+/** The routing engine's agent states; "offline" is what "logged out" looks like on the wallboard. */
+export type AgentState = "offline" | "logged_out" | "ready" | "not_ready" | "reserved" | "busy" | "wrap_up";
+/** What an agent may choose; the others (reserved, busy, wrap_up) the router sets. */
+export type ChosenState = "ready" | "not_ready" | "logged_out";
+export type PhoneKind = "webrtc" | "sip";
+
+export interface AgentQueue {
+  id: string;
+  name: string;
+  waiting: number;
+  longest_wait: number;
+}
+
+export interface AgentToday {
+  answered: number;
+  aht: number | null;
+  talk_seconds: number;
+}
+
+export interface ContactHistoryItem {
+  id: string;
+  started_at: string | number;
+  topic: string | null;
+  outcome: string | null;
+}
+
+/** The contract leaves a request's shape open ("requests": [...]); these are the fields shown. */
+export interface ContactRequest {
+  id: string | number;
+  category?: string | null;
+  status?: string | null;
+  summary?: string | null;
+  created_at?: string | number | null;
+}
+
+export interface ContactPop {
+  id: string;
+  caller: { number: string | null };
+  line: string | null;
+  topic: string | null;
+  queue: string | null;
+  ivr_path: string[];
+  waited: number | null;
+  callback: boolean;
+  history: ContactHistoryItem[];
+  requests: ContactRequest[];
+}
+
+export interface AgentMe {
+  username: string;
+  state: AgentState;
+  reason: string | null;
+  since: number;
+  phone: PhoneKind;
+  queues: AgentQueue[];
+  today: AgentToday;
+  contact: ContactPop | null;
+}
+
+/** hotline.routing.figures.QueueFigures, as GET /api/v1/queues and the snapshot carry it. */
+export interface QueueFigures {
+  queue_id: string;
+  name: string;
+  waiting: number;
+  callbacks_waiting: number;
+  ringing: number;
+  longest_wait_seconds: number;
+  expected_wait_seconds: number;
+  agents: Record<string, number>;
+  offered_today: number;
+  answered_today: number;
+  abandoned_today: number;
+  service_level_today: number | null;
+  asa_today_seconds: number | null;
+  /** Not in the contract yet: service level of the last 30 minutes. */
+  service_level_30min?: number | null;
+  /** Not in the contract yet: the queue's service-level target in seconds (default 20). */
+  sl_target_seconds?: number | null;
+  /** Not in the contract yet: the topic the queue serves, for grouping the wallboard. */
+  topic?: string | null;
+}
+
+export interface AgentRow {
+  username: string;
+  name: string;
+  state: AgentState;
+  reason: string | null;
+  since: number;
+  contact_id: string | null;
+  queues: string[];
+}
+
+export interface Snapshot {
+  queues: QueueFigures[];
+  agents: AgentRow[];
+}
+
+export interface Wallboard {
+  id: number;
+  data: Snapshot;
+}
+
+export type TransferMode = "blind" | "warm";
+
+export interface ApiProblem {
+  loc: (string | number)[];
+  message: string;
+}
