@@ -189,6 +189,7 @@ async def start_platform(
     from hotline.telephony.sip.security import CallAdmission, GuardConfig, SourceGuard
     from hotline.telephony.sip.trunk import Trunk, trunk_credential_store, trunk_sources
     from hotline.users.sip import SipAccountStore
+    from hotline.web import mount_web_app
 
     settings = app.settings
     current, head = await migrate.current_revision(app.engine), migrate.head_revision()
@@ -344,6 +345,7 @@ async def start_platform(
         if http:
             api = create_api(_live_state(platform, names))
             attach_live(api, live)
+            mount_web_app(api)
             server = HttpServer(
                 api,
                 host=settings.http_bind_address,
