@@ -19,11 +19,13 @@ handshake that keys SRTP, ICE consent freshness and the closing; it never sees a
 - the endpoint's packets (relay, prompts, key presses, RTCP) are built by the worker's usual code
   with the SSRC announced in the answer, protected, and sent on the socket of the ICE pair the
   browser nominated.
-Measured on the development machine (bench/webrtc_legs.py), a browser call bridged to a phone
-cost the worker about 2-2.8% of a core when aiortc's RTCRtpSender sent pre-encoded `av.Packet`s
-and its DTLS transport handed decrypted packets to the endpoint (no codec, but a task switch and
-several coroutine layers and objects per packet); carrying the packets as above costs a small
-fraction of that (see docs/media.md).
+Measured on the (busy, shared) 2-core development machine with bench/webrtc_legs.py, a browser
+call bridged to a phone cost the worker 1.9-2.8% of a core when aiortc's RTCRtpSender sent
+pre-encoded `av.Packet`s (its encoder only packing them) and its DTLS transport handed decrypted
+packets to the endpoint: no codec, but a task switch, several coroutine layers and a few objects
+per packet. Carried as above it costs about 0.6% (0.44% for the browser leg itself, the rest is
+the phone leg); plain aiortc, decoding and encoding, about 4% per browser leg. docs/media.md has
+the figures.
 
 aiortc and aioice are also changed process-wide in ONE place, `install`, run by a worker before
 its first browser leg: ICE host candidates come only from the configured media address (the
