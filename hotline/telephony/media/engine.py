@@ -62,6 +62,9 @@ class EndpointInfo:
     rtcp_port: int
     kind: LegKind = LegKind.RTP
     worker: int = 0
+    codec: Codec | None = (
+        None  # a WebRTC leg's law, agreed in its answer (an RTP leg's comes later)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +262,11 @@ class MediaEngine(Protocol):
     async def release(self, endpoint_id: str) -> LegQuality | None:
         """Free the endpoint (a recording is finished first); its quality figures, or None when it
         had already ended (its worker was lost)."""
+        ...
+
+    async def quality(self, endpoint_id: str) -> LegQuality:
+        """The leg's figures so far, without releasing it: a browser leg lives across calls, so
+        a call's own figures are the difference between snapshots at its start and its end."""
         ...
 
     def subscribe(self, handler: MediaEventHandler) -> Unsubscribe:
@@ -711,6 +719,7 @@ class LocalMediaEngine:
             rtcp_port=result["rtcp_port"],
             kind=LegKind.RTP if offer is None else LegKind.WEBRTC,
             worker=handle.index,
+            codec=None if offer is None else Codec(result["codec"]),
         )
         return info, result
 
@@ -873,6 +882,9 @@ class LocalMediaEngine:
             handle.endpoints.discard(endpoint_id)
             self._forget(endpoint_id)
         return LegQuality.from_dict(result["quality"])
+
+    async def quality(self, endpoint_id: str) -> LegQuality:
+        return LegQuality.from_dict((await self._command(endpoint_id, "quality"))["quality"])
 
     def worker_pid(self, index: int) -> int | None:
         """The process id of a worker (for operators' tools and tests)."""

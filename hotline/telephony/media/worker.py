@@ -578,6 +578,7 @@ class Worker:
             "record_start": self.record_start,
             "record_stop": self.record_stop,
             "release": self.release,
+            "quality": self.quality,
             "stats": self.stats,
             "ping": self.ping,
             "shutdown": self.shutdown,
@@ -1016,6 +1017,10 @@ class Worker:
         endpoint = self._endpoint(args)
         quality = await self._release(endpoint)
         return {"quality": quality.as_dict()}
+
+    async def quality(self, args: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(args)
+        return {"quality": endpoint.quality(self.loop.time()).as_dict()}
 
     async def _release(self, endpoint: Endpoint) -> LegQuality:
         now = self.loop.time()

@@ -128,6 +128,7 @@ async def test_the_answer_is_pcmu_with_key_events_and_a_candidate_of_the_media_a
     assert candidates(answer) == ["127.0.0.1"]
     assert f"127.0.0.1 {info.port} typ host" in answer
     assert (info.kind, info.address, info.rtcp_port) == (LegKind.WEBRTC, "127.0.0.1", info.port)
+    assert info.codec is Codec.PCMU
     await browser.accept(answer)
     assert await browser.connected()
     await hang_up(engine, (info, browser))
@@ -139,6 +140,7 @@ async def test_a_browser_offering_only_pcma_is_answered_in_pcma_without_key_even
     browser = BrowserPeer(codecs=("PCMA",))
     info, answer = await engine.allocate_webrtc(await browser.offer())
     assert rtpmaps(answer) == ["PCMA/8000"]
+    assert info.codec is Codec.PCMA
     await hang_up(engine, (info, browser))
 
 
@@ -309,6 +311,8 @@ async def test_a_browser_leg_is_bridged_call_after_call_and_hears_nothing_in_bet
     await first.send_audio(first_audio, 0)
     assert await browser.wait_for(lambda: len(browser.audio(0)) == len(first_audio), 3)
     await engine.unbridge(agent_info.endpoint_id)
+    first_call = await engine.quality(agent_info.endpoint_id)  # a snapshot; the leg lives on
+    assert first_call.packets_sent == len(first_audio) // 160
     heard = len(browser.received)
     await first.send_audio(first_audio, 0)  # the caller talks on, to nobody
     await asyncio.sleep(0.1)
@@ -327,6 +331,9 @@ async def test_a_browser_leg_is_bridged_call_after_call_and_hears_nothing_in_bet
     await engine.bridge(agent_info.endpoint_id, first_info.endpoint_id)  # and back again
     await first.send_audio(first_audio, 0)
     assert await browser.wait_for(lambda: len(browser.audio(0)) == 3 * len(first_audio), 3)
+    whole = await engine.quality(agent_info.endpoint_id)
+    assert whole.packets_sent - first_call.packets_sent == 2 * len(first_audio) // 160
+    assert whole.packets_received - first_call.packets_received == len(agent_audio) // 160
 
     packets = [r.packet for r in browser.received]
     assert len({p.ssrc for p in packets}) == 1  # one stream for the leg's whole life
