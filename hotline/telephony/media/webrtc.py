@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -235,6 +236,9 @@ class WebRtcEndpoint(Endpoint):
 
     def __init__(self, worker: Worker, endpoint_id: str, rtp_timeout: float) -> None:
         super().__init__(worker, endpoint_id, 0, rtp_timeout)
+        # The first sequence number in the lower half: a stream whose numbers wrap before the
+        # browser's SRTP has its rollover counter can fail to decrypt (as aiortc's sender notes).
+        self.seq = random.getrandbits(15)
         self.pc: RTCPeerConnection | None = None
         self.path: SrtpPath | None = None
         self.cname = worker.cname
