@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the project needs: PostgreSQL for the database tests; SIPp and baresip as real SIP
 # peers in tests; espeak-ng for text prompts.
 APT_PACKAGES := python3-venv python3-dev build-essential postgresql postgresql-client \
-                sip-tester baresip espeak-ng
+                sip-tester baresip espeak-ng chromium
 
 .PHONY: demo demo-planning test lint typecheck unit web web-unit system-deps venv postgres bench clean
 

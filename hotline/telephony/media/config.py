@@ -27,6 +27,7 @@ class MediaConfig:
     heartbeat_interval: float = 2.0  # a worker that misses two heartbeats is killed and restarted
     shutdown_timeout: float = 3.0  # seconds a worker has to finish recordings and exit
     restart_backoff_max: float = 30.0  # longest wait between restarts of a worker that keeps dying
+    webrtc_connect_timeout: float = 15.0  # seconds a browser has to connect (ICE + DTLS)
     cname: str = field(default="hotline")
 
     def __post_init__(self) -> None:

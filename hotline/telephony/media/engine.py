@@ -44,7 +44,8 @@ TRUNK_EVENT_PT = 101  # telephone-event payload type between the two ends of a t
 
 
 class LegKind(enum.StrEnum):
-    """How a leg carries audio. WebRTC legs (DTLS-SRTP, ICE) come with the browser softphone."""
+    """How a leg carries audio: plain RTP (phones, trunks), or WebRTC (a browser softphone: ICE
+    and DTLS-SRTP, answered by aiortc in the worker; see `MediaEngine.allocate_webrtc`)."""
 
     RTP = "rtp"
     WEBRTC = "webrtc"
@@ -52,7 +53,8 @@ class LegKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EndpointInfo:
-    """Where the far end must send audio: the call layer puts it in its SDP."""
+    """Where the far end must send audio: the call layer puts it in its SDP. For a WebRTC leg
+    the answer SDP says it all; `port` is its ICE port, RTCP shares it."""
 
     endpoint_id: str
     address: str
@@ -60,6 +62,9 @@ class EndpointInfo:
     rtcp_port: int
     kind: LegKind = LegKind.RTP
     worker: int = 0
+    codec: Codec | None = (
+        None  # a WebRTC leg's law, agreed in its answer (an RTP leg's comes later)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +125,10 @@ class RecordingFailed:
 
 @dataclass(frozen=True, slots=True)
 class EndpointEnded:
-    """The endpoint is gone without a release: the call layer should end the call."""
+    """The endpoint is gone without a release: the call layer should end the call. Reasons:
+    "media worker lost" (the endpoint is forgotten), or for a WebRTC leg "webrtc connection
+    failed", "webrtc connection closed" or "webrtc connect timeout" (the browser is gone; the
+    endpoint stays until released, which returns its figures)."""
 
     endpoint_id: str
     reason: str
@@ -160,6 +168,20 @@ class MediaEngine(Protocol):
     ) -> EndpointInfo:
         """A new endpoint with its local address and port. Endpoints of one `group` (use the
         contact id) share a worker, so they can be bridged."""
+        ...
+
+    async def allocate_webrtc(
+        self,
+        offer_sdp: str,
+        *,
+        group: str | None = None,
+        rtp_timeout: float | None = None,
+    ) -> tuple[EndpointInfo, str]:
+        """A browser's leg from its SDP offer: the endpoint and the SDP answer to send back.
+        G.711 only (PCMU preferred, PCMA accepted; telephone-event when offered); candidates are
+        the media address only. The leg may outlive calls: bridge and unbridge it as often as
+        needed (unbridged, it sends nothing). It ends (EndpointEnded) when the browser's
+        connection fails or closes. Raises WebRtcOfferRejected for an offer it cannot answer."""
         ...
 
     async def set_remote(
@@ -214,6 +236,12 @@ class MediaEngine(Protocol):
         """Send keys to the far end as RFC 4733 events (an external IVR, a conference PIN)."""
         ...
 
+    async def press_digits(self, endpoint_id: str, digits: str, *, duration_ms: int = 100) -> None:
+        """Keys pressed at the far end of the leg but reported out of band (a browser's keypad
+        through the API, SIP INFO): reported, collected and barging in as if they had come as
+        RFC 4733 on the leg, and sent on as events to the bridged leg."""
+        ...
+
     async def bridge(self, endpoint_id: str, other_id: str) -> None:
         """Relay audio and key presses both ways between two endpoints. Endpoints of one group
         share a worker and are bridged inside it; others are bridged through a trunk between
@@ -234,6 +262,11 @@ class MediaEngine(Protocol):
     async def release(self, endpoint_id: str) -> LegQuality | None:
         """Free the endpoint (a recording is finished first); its quality figures, or None when it
         had already ended (its worker was lost)."""
+        ...
+
+    async def quality(self, endpoint_id: str) -> LegQuality:
+        """The leg's figures so far, without releasing it: a browser leg lives across calls, so
+        a call's own figures are the difference between snapshots at its start and its end."""
         ...
 
     def subscribe(self, handler: MediaEventHandler) -> Unsubscribe:
@@ -550,6 +583,8 @@ class LocalMediaEngine:
             event = RtpTimeout(endpoint_id, float(data["seconds"]))
         elif kind == "record_failed":
             event = RecordingFailed(endpoint_id, data["path"], data["error"])
+        elif kind == "ended":
+            event = EndpointEnded(endpoint_id, data["reason"])
         elif kind == "ready":
             if handle.ready is not None and not handle.ready.done():
                 handle.ready.set_result(data)
@@ -631,8 +666,21 @@ class LocalMediaEngine:
         rtp_timeout: float | None = None,
     ) -> EndpointInfo:
         if kind is not LegKind.RTP:
-            raise MediaError(f"{kind} legs are not supported by the local media engine yet")
-        return await self._allocate_on(self._place(group), group=group, rtp_timeout=rtp_timeout)
+            raise MediaError("a WebRTC leg is made from the browser's offer: allocate_webrtc")
+        info, _ = await self._allocate_on(self._place(group), group=group, rtp_timeout=rtp_timeout)
+        return info
+
+    async def allocate_webrtc(
+        self,
+        offer_sdp: str,
+        *,
+        group: str | None = None,
+        rtp_timeout: float | None = None,
+    ) -> tuple[EndpointInfo, str]:
+        info, result = await self._allocate_on(
+            self._place(group), group=group, rtp_timeout=rtp_timeout, offer=offer_sdp
+        )
+        return info, str(result["answer"])
 
     async def _allocate_on(
         self,
@@ -641,7 +689,8 @@ class LocalMediaEngine:
         group: str | None = None,
         rtp_timeout: float | None = None,
         internal: bool = False,
-    ) -> EndpointInfo:
+        offer: str | None = None,
+    ) -> tuple[EndpointInfo, dict[str, Any]]:
         endpoint_id = new_id()
         handle.endpoints.add(endpoint_id)  # counted at once, so concurrent allocations spread
         self._where[endpoint_id] = handle
@@ -653,20 +702,26 @@ class LocalMediaEngine:
         args: dict[str, Any] = {"endpoint": endpoint_id}
         if rtp_timeout is not None:
             args["rtp_timeout"] = rtp_timeout
+        if offer is not None:
+            args["offer"] = offer
         try:
-            result = await self._request(handle, "allocate", args)
+            result = await self._request(
+                handle, "allocate" if offer is None else "allocate_webrtc", args
+            )
         except BaseException:
             handle.endpoints.discard(endpoint_id)
             self._forget(endpoint_id)
             raise
-        return EndpointInfo(
+        info = EndpointInfo(
             endpoint_id=endpoint_id,
             address=result["address"],
             port=result["port"],
             rtcp_port=result["rtcp_port"],
-            kind=LegKind.RTP,
+            kind=LegKind.RTP if offer is None else LegKind.WEBRTC,
             worker=handle.index,
+            codec=None if offer is None else Codec(result["codec"]),
         )
+        return info, result
 
     async def set_remote(
         self,
@@ -739,6 +794,11 @@ class LocalMediaEngine:
     async def send_digits(self, endpoint_id: str, digits: str, *, duration_ms: int = 100) -> None:
         await self._command(endpoint_id, "digits", digits=digits, duration_ms=duration_ms)
 
+    async def press_digits(self, endpoint_id: str, digits: str, *, duration_ms: int = 100) -> None:
+        """Keys reach the bridged leg of another worker through the trunk as RFC 4733, like
+        keys that came on the wire."""
+        await self._command(endpoint_id, "press", digits=digits, duration_ms=duration_ms)
+
     async def bridge(self, endpoint_id: str, other_id: str) -> None:
         handle = self._worker_of(endpoint_id)
         other = self._worker_of(other_id)
@@ -759,9 +819,9 @@ class LocalMediaEngine:
         end, so restamping and transcoding work as in any bridge; it costs two more relays per
         packet, which is why the legs of one contact are placed together when the call layer
         names their group."""
-        near = await self._allocate_on(handle, rtp_timeout=0.0, internal=True)
+        near, _ = await self._allocate_on(handle, rtp_timeout=0.0, internal=True)
         try:
-            far = await self._allocate_on(other, rtp_timeout=0.0, internal=True)
+            far, _ = await self._allocate_on(other, rtp_timeout=0.0, internal=True)
         except BaseException:
             await self._release_quietly(near.endpoint_id)
             raise
@@ -822,6 +882,9 @@ class LocalMediaEngine:
             handle.endpoints.discard(endpoint_id)
             self._forget(endpoint_id)
         return LegQuality.from_dict(result["quality"])
+
+    async def quality(self, endpoint_id: str) -> LegQuality:
+        return LegQuality.from_dict((await self._command(endpoint_id, "quality"))["quality"])
 
     def worker_pid(self, index: int) -> int | None:
         """The process id of a worker (for operators' tools and tests)."""

@@ -33,6 +33,14 @@ class NoMediaPorts(MediaError):
     http_status = 503
 
 
+class WebRtcOfferRejected(MediaError):
+    """A browser's SDP offer that cannot be answered: malformed, without G.711 audio, or with
+    other streams than one audio stream."""
+
+    code = "media_webrtc_offer_rejected"
+    http_status = 422
+
+
 class MediaWorkerLost(MediaError):
     """The worker carrying the endpoint ended before it answered."""
 
@@ -54,6 +62,7 @@ ERRORS: dict[str, type[MediaError]] = {
         EndpointNotFound,
         PromptUnavailable,
         NoMediaPorts,
+        WebRtcOfferRejected,
         MediaWorkerLost,
         MediaTimeout,
     )

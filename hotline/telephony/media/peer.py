@@ -37,12 +37,45 @@ class _Protocol(asyncio.DatagramProtocol):
         pass
 
 
-class RtpPeer:
-    """Open with `await RtpPeer.open()`; `target` is where it sends (the endpoint)."""
+class PacketLog:
+    """What a peer received, with bounded waits: shared by the RTP and the browser peers."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.received: list[Received] = []
+        self._arrivals: asyncio.Event = asyncio.Event()
+
+    def log(self, packet: rtp.RtpPacket, source: Address) -> None:
+        self.received.append(Received(self.loop.time(), packet, source))
+        self._arrivals.set()
+
+    async def wait_for(self, predicate: Callable[[], bool], seconds: float) -> bool:
+        """Wait until `predicate()` holds, at most `seconds` (bounded, for tests)."""
+        deadline = self.loop.time() + seconds
+        while not predicate():
+            remaining = deadline - self.loop.time()
+            if remaining <= 0:
+                return False
+            self._arrivals.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrivals.wait(), min(remaining, 0.05))
+        return True
+
+    def audio(self, payload_type: int) -> bytes:
+        """The payloads received with `payload_type`, in sequence order."""
+        packets = [r.packet for r in self.received if r.packet.payload_type == payload_type]
+        if not packets:
+            return b""
+        base = packets[0].sequence
+        packets.sort(key=lambda p: (p.sequence - base) & 0xFFFF)
+        return b"".join(p.payload for p in packets)
+
+
+class RtpPeer(PacketLog):
+    """Open with `await RtpPeer.open()`; `target` is where it sends (the endpoint)."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.rtcp_received: list[list[rtp.RtcpPacket]] = []
         self.ssrc = random.getrandbits(32)
         self.seq = random.getrandbits(16)
@@ -53,7 +86,6 @@ class RtpPeer:
         self._rtcp: asyncio.DatagramTransport | None = None
         self.address: Address = ("", 0)
         self.rtcp_address: Address = ("", 0)
-        self._arrivals: asyncio.Event = asyncio.Event()
 
     @classmethod
     async def open(cls, host: str = "127.0.0.1") -> RtpPeer:
@@ -81,8 +113,7 @@ class RtpPeer:
             packet = rtp.parse_rtp(data)
         except rtp.RtpError:
             return
-        self.received.append(Received(self.loop.time(), packet, addr))
-        self._arrivals.set()
+        self.log(packet, addr)
 
     def _on_rtcp(self, data: bytes, addr: Address) -> None:
         with contextlib.suppress(rtp.RtpError):
@@ -188,29 +219,6 @@ class RtpPeer:
             if delay > 0:
                 await asyncio.sleep(delay)
             self.send_raw(data)
-
-    # ------------------------------------------------------------------------ receiving
-
-    async def wait_for(self, predicate: Callable[[], bool], seconds: float) -> bool:
-        """Wait until `predicate()` holds, at most `seconds` (bounded, for tests)."""
-        deadline = self.loop.time() + seconds
-        while not predicate():
-            remaining = deadline - self.loop.time()
-            if remaining <= 0:
-                return False
-            self._arrivals.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrivals.wait(), min(remaining, 0.05))
-        return True
-
-    def audio(self, payload_type: int) -> bytes:
-        """The payloads received with `payload_type`, in sequence order."""
-        packets = [r.packet for r in self.received if r.packet.payload_type == payload_type]
-        if not packets:
-            return b""
-        base = packets[0].sequence
-        packets.sort(key=lambda p: (p.sequence - base) & 0xFFFF)
-        return b"".join(p.payload for p in packets)
 
 
 # ---------------------------------------------------------------------------------- pcap

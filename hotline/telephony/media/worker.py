@@ -5,7 +5,10 @@ events back. Here, on uvloop, each endpoint owns an RTP and an RTCP socket bound
 media address; one 5 ms pacer sends the frames of every prompt being played, received packets
 are relayed between bridged endpoints as they arrive, and a half-second housekeeping pass sends
 RTCP, detects RTP timeouts and flushes recordings. File reads and writes run in one file thread,
-so the packet loop never blocks.
+so the packet loop never blocks. Browser (WebRTC) legs are answered here too, by aiortc, loaded
+with the first of them; webrtc.py says how their packets join the same path, and its `install`
+is the one place where aioice's host-address gathering is replaced (candidates on the media
+address only).
 
 Run by the engine as `python -m hotline.telephony.media.worker --control-fd N --index I --config
 JSON`; the process ends when the control channel closes, so a worker never outlives its engine."""
@@ -63,6 +66,10 @@ class _RtpProtocol(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         pass
+
+
+def _unsent(data: bytes, addr: Address) -> None:
+    """Where packets go before a leg has a way out."""
 
 
 class Player:
@@ -132,7 +139,11 @@ class Collector:
 
 
 class Endpoint:
-    """One RTP leg: its sockets, its outgoing stream, what it receives, and what it is doing."""
+    """One RTP leg: its sockets, its outgoing stream, what it receives, and what it is doing.
+    A browser's leg (webrtc.WebRtcEndpoint) is a subclass: aiortc sets it up, and its packets
+    take the same path, SRTP-protected on the ICE socket instead of the leg's own sockets."""
+
+    kind = "rtp"
 
     __slots__ = (
         "_time",
@@ -172,6 +183,7 @@ class Endpoint:
         "rtp",
         "rtp_timeout",
         "seq",
+        "send_to",
         "seq_off",
         "ssrc",
         "stats",
@@ -193,6 +205,8 @@ class Endpoint:
         self.allocated_at = now
         self.rtp: asyncio.DatagramTransport | None = None
         self.rtcp: asyncio.DatagramTransport | None = None
+        # How a packet goes out: the RTP socket's sendto; a WebRTC leg protects it first.
+        self.send_to: Callable[[bytes, Address], None] = _unsent
         self.remote: Address | None = None
         self.remote_rtcp: Address | None = None
         self.latched = False
@@ -244,17 +258,24 @@ class Endpoint:
             if self.latched or len(data) < 12 or data[0] >> 6 != 2:
                 return  # not from the latched source: another party or a stray packet
             self._latch(addr)
+        if not self.receive(data):
+            self.on_rtcp(data, addr)  # RTCP multiplexed on the RTP port (RFC 5761)
+
+    def receive(self, data: bytes) -> bool:
+        """One packet from the far end: counted, recorded, its key presses reported, relayed to
+        the bridged leg. False when it is RTCP, which the caller handles. Every kind of leg
+        feeds its packets here, once they are plain RTP."""
         try:
             first, second, seq, ts, ssrc = _HEADER.unpack_from(data)
         except struct.error:
-            return
+            return True
         if first == 0x80:
             payload = data[12:]
         else:
             try:
                 start, end = rtp.payload_offset(data)
             except (rtp.RtpError, IndexError, struct.error):
-                return
+                return True
             payload = data[start:end]
         now = self._time()
         self.last_rx = now
@@ -262,7 +283,7 @@ class Endpoint:
         pt = second & 0x7F
         if pt == self.pt:
             if not self.stats.update(ssrc, seq, ts, now, len(payload)):
-                return
+                return True
             recorder = self.recorder
             if recorder is not None:
                 recorder.add(LEFT, ssrc, ts, payload, self.codec, now)
@@ -280,10 +301,11 @@ class Endpoint:
             if peer is not None and not peer.paced and peer.te_pt >= 0:
                 peer.relay(ssrc, seq, ts, second & 0x80, payload, peer.te_pt, now)
         elif 200 <= second <= 204:
-            self.on_rtcp(data, addr)  # RTCP multiplexed on the RTP port (RFC 5761)
+            return False
         else:
             # comfort noise and codecs we did not agree on: counted, never relayed
             self.stats.update(ssrc, seq, ts, -1.0, len(payload))
+        return True
 
     def _latch(self, addr: Address) -> None:
         """Symmetric RTP: answer where the far end sends from (it may sit behind NAT)."""
@@ -307,10 +329,7 @@ class Endpoint:
             marker = 0x80
         out_seq = (seq + self.seq_off) & 0xFFFF
         out_ts = (ts + self.ts_off) & 0xFFFFFFFF
-        assert self.rtp is not None
-        self.rtp.sendto(
-            _HEADER.pack(0x80, marker | pt, out_seq, out_ts, self.ssrc) + payload, remote
-        )
+        self.send_to(_HEADER.pack(0x80, marker | pt, out_seq, out_ts, self.ssrc) + payload, remote)
         self.tx_packets += 1
         self.tx_octets += len(payload)
         if (out_seq - self.seq) & 0xFFFF < 0x8000:
@@ -330,7 +349,6 @@ class Endpoint:
     def send_paced(self, due: float) -> None:
         """One interval of the pacer: a digit packet or a prompt frame."""
         remote = self.remote
-        assert self.rtp is not None
         digits = self.digits_out
         if digits is not None:
             for packet in digits.popleft() if digits else ():
@@ -343,7 +361,7 @@ class Endpoint:
                     header = _HEADER.pack(
                         0x80, marker | self.te_pt, self.seq, self.event_ts, self.ssrc
                     )
-                    self.rtp.sendto(header + packet.payload, remote)
+                    self.send_to(header + packet.payload, remote)
                     self.tx_packets += 1
                     self.tx_octets += len(packet.payload)
             self.ts = self.gen_ts
@@ -368,7 +386,7 @@ class Endpoint:
         self.gen_ts = (self.gen_ts + self.frame_samples) & 0xFFFFFFFF
         if remote is not None:
             marker = 0x80 if first else 0
-            self.rtp.sendto(
+            self.send_to(
                 _HEADER.pack(0x80, marker | self.pt, self.seq, self.ts, self.ssrc) + frame, remote
             )
             self.tx_packets += 1
@@ -397,6 +415,11 @@ class Endpoint:
             self.rtcp_latched = True
         elif addr != self.remote_rtcp:
             return
+        self.read_rtcp(data)
+
+    def read_rtcp(self, data: bytes) -> None:
+        """The far end's reports: the last sender report (echoed in ours), its view of our
+        stream, and the round trip."""
         try:
             packets = rtp.parse_rtcp(data)
         except (rtp.RtpError, struct.error):
@@ -418,6 +441,10 @@ class Endpoint:
                         self.round_trip = rtt / 65536
 
     def rtcp_report(self, now: float, *, bye: bool = False) -> bytes:
+        return rtp.build_compound(self.report(now), self.worker.cname, bye=bye)
+
+    def report(self, now: float) -> rtp.RtcpReport:
+        """Our sender report (once we have sent), with what we received since the last one."""
         sender = None
         if self.tx_packets:
             sender = rtp.SenderInfo(
@@ -444,13 +471,24 @@ class Endpoint:
                     delay_since_last_sr=delay,
                 ),
             )
-        report = rtp.RtcpReport(ssrc=self.ssrc, sender=sender, blocks=blocks)
-        return rtp.build_compound(report, self.worker.cname, bye=bye)
+        return rtp.RtcpReport(ssrc=self.ssrc, sender=sender, blocks=blocks)
 
     def send_rtcp(self, now: float, *, bye: bool = False) -> None:
         if self.remote_rtcp is None or self.rtcp is None:
             return
         self.rtcp.sendto(self.rtcp_report(now, bye=bye), self.remote_rtcp)
+
+    async def close(self, now: float) -> LegQuality:
+        """Stop carrying audio and free what the leg holds (an RTCP BYE, the sockets, the
+        port); the leg's figures."""
+        quality = self.quality(now)
+        with contextlib.suppress(OSError):
+            self.send_rtcp(now, bye=True)
+        for transport in (self.rtp, self.rtcp):
+            if transport is not None:
+                transport.close()
+        self.worker.ports.give_back(self.port)
+        return quality
 
     def quality(self, now: float) -> LegQuality:
         stats = self.stats
@@ -527,17 +565,20 @@ class Worker:
         self.channel = Channel(control, self.loop, self.on_command, self.on_control_closed)
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "allocate": self.allocate,
+            "allocate_webrtc": self.allocate_webrtc,
             "remote": self.set_remote,
             "play": self.play,
             "stop": self.stop,
             "collect": self.collect,
             "cancel_collect": self.cancel_collect,
             "digits": self.send_digits,
+            "press": self.press_digits,
             "bridge": self.bridge,
             "unbridge": self.unbridge,
             "record_start": self.record_start,
             "record_stop": self.record_stop,
             "release": self.release,
+            "quality": self.quality,
             "stats": self.stats,
             "ping": self.ping,
             "shutdown": self.shutdown,
@@ -663,8 +704,31 @@ class Worker:
             raise
         endpoint.rtp = rtp_transport
         endpoint.rtcp = rtcp_transport
+        endpoint.send_to = rtp_transport.sendto
         self.endpoints[endpoint_id] = endpoint
         return {"address": self.config.address, "port": port, "rtcp_port": port + 1}
+
+    async def allocate_webrtc(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A browser's leg from its SDP offer: the answer, and the leg's address and port."""
+        endpoint_id = str(args["endpoint"])
+        if endpoint_id in self.endpoints:
+            raise MediaError(f"endpoint {endpoint_id} exists already")
+        # Imported on the first browser leg: a worker that carries none never loads aiortc.
+        from hotline.telephony.media import webrtc
+
+        timeout = float(args.get("rtp_timeout", self.config.rtp_timeout))
+        endpoint, answer = await webrtc.WebRtcEndpoint.open(
+            self, endpoint_id, str(args["offer"]), timeout
+        )
+        self.endpoints[endpoint_id] = endpoint
+        return {
+            "address": self.config.address,
+            "port": endpoint.port,
+            "rtcp_port": endpoint.port,  # RTCP multiplexed (RFC 5761), as WebRTC requires
+            "answer": answer,
+            "codec": str(endpoint.codec),
+            "telephone_event": endpoint.te_pt >= 0,
+        }
 
     def _bind(self, port: int) -> socket.socket:
         sock = socket.socket(self.family, socket.SOCK_DGRAM)
@@ -678,6 +742,8 @@ class Worker:
 
     async def set_remote(self, args: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._endpoint(args)
+        if endpoint.kind != "rtp":
+            raise MediaError("a WebRTC leg's far end is set by its SDP offer, not by set_remote")
         codec = g711.Codec(args.get("codec", "PCMU"))
         ptime = int(args.get("ptime", 20))
         if ptime % 10 or not 10 <= ptime <= 60:
@@ -859,16 +925,30 @@ class Worker:
         endpoint = self._endpoint(args)
         if endpoint.te_pt < 0:
             raise MediaError("the far end did not agree on telephone-events")
-        schedule = dtmf.key_press_packets(
-            str(args["digits"]),
-            duration_ms=int(args.get("duration_ms", 100)),
-            ptime_ms=endpoint.ptime,
-        )
+        self._send_key_presses(endpoint, str(args["digits"]), int(args.get("duration_ms", 100)))
+        return {}
+
+    def _send_key_presses(self, endpoint: Endpoint, digits: str, duration_ms: int) -> None:
+        schedule = dtmf.key_press_packets(digits, duration_ms=duration_ms, ptime_ms=endpoint.ptime)
         if endpoint.digits_out is None:
             endpoint.digits_out = deque(schedule)
         else:
             endpoint.digits_out.extend(schedule)
         self.update_pacing(endpoint)
+
+    async def press_digits(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Keys pressed at the far end but reported out of band (the browser's keypad through
+        the API, SIP INFO): handled as if they had come as RFC 4733 events on the leg, and
+        sent on as events to the bridged leg."""
+        endpoint = self._endpoint(args)
+        digits = str(args["digits"])
+        for digit in digits:
+            dtmf.code_of(digit)  # refuse the whole string before acting on any of it
+        peer = endpoint.peer
+        for digit in digits:
+            endpoint.on_digit(digit)
+        if peer is not None and peer.te_pt >= 0:
+            self._send_key_presses(peer, digits, int(args.get("duration_ms", 100)))
         return {}
 
     async def bridge(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -938,6 +1018,10 @@ class Worker:
         quality = await self._release(endpoint)
         return {"quality": quality.as_dict()}
 
+    async def quality(self, args: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self._endpoint(args)
+        return {"quality": endpoint.quality(self.loop.time()).as_dict()}
+
     async def _release(self, endpoint: Endpoint) -> LegQuality:
         now = self.loop.time()
         self.endpoints.pop(endpoint.endpoint_id, None)
@@ -950,13 +1034,7 @@ class Worker:
         if collector is not None and collector.timer is not None:
             collector.timer.cancel()
         endpoint.collector = None
-        quality = endpoint.quality(now)
-        with contextlib.suppress(OSError):
-            endpoint.send_rtcp(now, bye=True)
-        for transport in (endpoint.rtp, endpoint.rtcp):
-            if transport is not None:
-                transport.close()
-        self.ports.give_back(endpoint.port)
+        quality = await endpoint.close(now)
         recorder = endpoint.recorder
         endpoint.recorder = None
         if recorder is not None:
@@ -977,6 +1055,7 @@ class Worker:
             "playing": sum(1 for e in self.endpoints.values() if e.player is not None),
             "bridged": sum(1 for e in self.endpoints.values() if e.peer is not None),
             "recording": sum(1 for e in self.endpoints.values() if e.recorder is not None),
+            "webrtc": sum(1 for e in self.endpoints.values() if e.kind == "webrtc"),
             "cpu_seconds": times.user + times.system,
             "free_ports": len(self.ports),
         }
@@ -1071,4 +1150,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the package's module, not as __main__: the WebRTC leg (webrtc.py) subclasses this
+    # module's Endpoint, and one process must not hold two copies of the class.
+    from hotline.telephony.media.worker import main as package_main
+
+    package_main()
