@@ -67,11 +67,12 @@ def _day_start(now: float, timezone: str) -> float:
 
 def _domain_routers() -> list[APIRouter]:
     """Every domain's routes. Imported here, when the API is built, not when this module is."""
+    from hotline.agents.api import router as agents
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
     from hotline.live.api import router as live
 
-    return [auth, audit, live]
+    return [auth, audit, live, agents]
 
 
 def create_api(state: LiveState) -> FastAPI:

@@ -1709,3 +1709,91 @@ class LiveCall:
         self._cancel_announcements()
         if self._guard_timer is not None:
             self._guard_timer.cancel()
+
+    # ------------------------------------------------------------ the agent desktop (commands)
+
+    def _leg_of(self, agent_id: str) -> Leg:
+        """The agent's own answered leg on this call: the connected agent's or the consulted
+        colleague's."""
+        if self.agent is not None and self.agent.agent_id == agent_id:
+            return self.agent.leg
+        consult = self.consult
+        if consult is not None and consult.party is not None and consult.party.agent_id == agent_id:
+            return consult.party.leg
+        raise Conflict("you have no answered leg on this call", contact_id=self.contact_id)
+
+    def _connected_agent(self, agent_id: str) -> _Party:
+        agent = self.agent
+        if (
+            self.phase is not Phase.CONNECTED
+            or agent is None
+            or agent.agent_id != agent_id
+            or self.caller is None
+        ):
+            raise Conflict("you are not connected with the caller", contact_id=self.contact_id)
+        return agent
+
+    @property
+    def on_hold(self) -> bool:
+        return (
+            self.phase is Phase.CONNECTED
+            and self._play is not None
+            and self._play.purpose == "hold"
+        )
+
+    async def agent_hangup(self, agent_id: str) -> None:
+        """The agent hangs up from the desktop: the same as putting their phone down (what follows
+        depends on the phase, as in `_agent_left`)."""
+        leg = self._leg_of(agent_id)
+        if id(leg) in self._ending or not leg.active:
+            return
+        self._lost[id(leg)] = "hung up from the agent desktop"
+        await leg.hangup()
+
+    async def hold(self, agent_id: str) -> None:
+        """The caller hears music and nothing goes between them and the agent until `resume`.
+        Held is when the caller's current play is the hold's (any other play or a re-bridge ends
+        it), so a transfer made while held needs no bookkeeping here."""
+        agent = self._connected_agent(agent_id)
+        if self.on_hold:
+            return
+        caller = self.caller
+        assert caller is not None
+        with contextlib.suppress(MediaError):
+            await self.ctx.media.unbridge(caller.endpoint.endpoint_id)
+        music = await self.ctx.audio.music(caller.codec)
+        if music is None or not await self._play_to_caller([music], "hold", loop=True):
+            self._play = _Play("", "hold")  # silence, but held all the same
+        await self._write(agent.contact_id, ce.CallHeld(agent_id=agent_id))
+
+    async def resume(self, agent_id: str) -> None:
+        """Back from hold: the caller and the agent hear each other again."""
+        agent = self._connected_agent(agent_id)
+        if not self.on_hold:
+            return
+        await self._stop_caller_play()
+        caller = self._caller_ep()
+        assert caller is not None
+        try:
+            await self.ctx.media.bridge(caller, agent.leg.endpoint.endpoint_id)
+        except MediaError as exc:
+            await self._fail(f"bridge failed: {exc.message}")
+            return
+        await self._write(agent.contact_id, ce.CallResumed(agent_id=agent_id))
+
+    async def send_digits(self, agent_id: str, digits: str) -> None:
+        """Keys from the agent's keypad, sent as RFC 4733 events to whoever the agent talks to:
+        the caller, the colleague they consult, or (for that colleague) the consulting agent."""
+        target: Leg | None = None
+        consult = self.consult
+        if self.phase is Phase.CONNECTED and self.agent is not None and not self.on_hold:
+            if self.agent.agent_id == agent_id:
+                target = self.caller
+        elif self.phase is Phase.CONSULTING and consult is not None and consult.party is not None:
+            if self.agent is not None and self.agent.agent_id == agent_id:
+                target = consult.party.leg
+            elif consult.party.agent_id == agent_id and self.agent is not None:
+                target = self.agent.leg
+        if target is None:
+            raise Conflict("you are not talking to anyone on this call", contact_id=self.contact_id)
+        await self.ctx.media.send_digits(target.endpoint.endpoint_id, digits)

@@ -116,3 +116,19 @@ class CallEnded(Event):
     type: ClassVar[str] = "call.ended"
     by: str
     reason: str
+
+
+@register
+class CallHeld(Event):
+    """The agent put the caller on hold from the desktop: music to the caller, nothing relayed."""
+
+    type: ClassVar[str] = "call.held"
+    agent_id: str
+
+
+@register
+class CallResumed(Event):
+    """The agent took the caller off hold: they hear each other again."""
+
+    type: ClassVar[str] = "call.resumed"
+    agent_id: str

@@ -6,13 +6,18 @@ calls.
 
 The registrar reports changes synchronously and often (every refresh); changes are queued and one
 task applies them in order, each time comparing what the registrar holds now with what the router
-believes, so a burst of refreshes costs nothing and a flapping phone ends in the right state."""
+believes, so a burst of refreshes costs nothing and a flapping phone ends in the right state.
+
+An agent who signs in on the agent desktop is logged in and out there instead: once the desktop
+has taken an agent over (`defer_to`), a registration change is the desktop's to act on (an agent
+whose chosen phone lost its registration is no longer offered calls)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from hotline.calls.directory import AgentDirectory
 from hotline.core.errors import HotlineError
@@ -21,6 +26,14 @@ from hotline.routing.types import AgentState
 from hotline.telephony.sip.registrar import Binding, Registrar
 
 log = logging.getLogger(__name__)
+
+
+class DeskPresence(Protocol):
+    """The agent desktop's side (`hotline.agents`)."""
+
+    async def registration_changed(self, agent_id: str, username: str, *, registered: bool) -> bool:
+        """Act on the agent's phone (un)registering; False: the desktop leaves it to presence."""
+        ...
 
 
 class AgentPresence:
@@ -38,6 +51,11 @@ class AgentPresence:
         self._ready = ready_on_register
         self._changes: asyncio.Queue[str] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._desk: DeskPresence | None = None
+
+    def defer_to(self, desk: DeskPresence | None) -> None:
+        """Let the agent desktop decide for the agents it has taken over (None: no desktop)."""
+        self._desk = desk
 
     def start(self) -> None:
         self._registrar.on_change = self._changed
@@ -76,6 +94,11 @@ class AgentPresence:
         if agent_id is None:
             return  # a SIP account that is not an agent's (nothing to route to it)
         registered = bool(self._registrar.lookup(user))
+        desk = self._desk
+        if desk is not None and await desk.registration_changed(
+            agent_id, user, registered=registered
+        ):
+            return
         try:
             state = self._routing.engine.agent(agent_id).state
         except HotlineError:

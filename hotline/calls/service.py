@@ -52,7 +52,7 @@ from hotline.config.service import business_hours, export_config
 from hotline.contacts.models import CallOutcome, Contact
 from hotline.contacts.service import append_event, create_contact
 from hotline.core.clock import Clock
-from hotline.core.errors import NotFound
+from hotline.core.errors import NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
 from hotline.ivr.service import FlowDirectory
 from hotline.routing import events as rev
@@ -443,3 +443,18 @@ class CallService:
             )
         for entry in logged:
             await self.bus.publish(entry.event)
+
+    # ------------------------------------------------------------------ the agent desktop
+
+    def agent_call(self, agent_id: str) -> tuple[str, LiveCall] | None:
+        """The contact an agent is offered or handles now and its live call, or None."""
+        try:
+            contact_id = self.routing.engine.agent(agent_id).contact_id
+        except RoutingRejected:
+            return None
+        call = self._by_contact.get(contact_id) if contact_id is not None else None
+        return None if call is None or contact_id is None else (contact_id, call)
+
+    async def command(self, call: LiveCall, run: Callable[[], Awaitable[T]]) -> T:
+        """Run `run` (one of `call`'s commands) in the call's turn, after what it is doing now."""
+        return await self._command(call, run)

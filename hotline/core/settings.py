@@ -132,6 +132,10 @@ class Settings(BaseSettings):
         True,
         description="An agent whose phone registers is logged in ready (else not ready)",
     )
+    agent_phone: Literal["sip", "webrtc"] = Field(
+        "sip",
+        description="The phone that rings for an agent until they choose one on the agent desktop",
+    )
     callback_key: str = Field(
         "1", pattern=r"^[0-9*#]$", description="The key a waiting caller presses to be called back"
     )

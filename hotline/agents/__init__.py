@@ -1,0 +1,1 @@
+"""The agent desktop's server side: agents' state and phone, call control, wrap-up, screen pop."""
