@@ -70,8 +70,9 @@ def _domain_routers() -> list[APIRouter]:
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
     from hotline.live.api import router as live
+    from hotline.scripts.api import router as scripts
 
-    return [auth, audit, live]
+    return [auth, audit, live, scripts]
 
 
 def create_api(state: LiveState) -> FastAPI:
