@@ -71,8 +71,9 @@ def _domain_routers() -> list[APIRouter]:
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
     from hotline.live.api import router as live
+    from hotline.scripts.api import router as scripts
 
-    return [auth, audit, live, agents]
+    return [auth, audit, live, agents, scripts]
 
 
 def create_api(state: LiveState) -> FastAPI:

@@ -86,6 +86,11 @@ def init_command(ctx: click.Context, template: str | None, file: Path | None, fo
             f"Published IVR flow {version.name!r} as version {version.version} "
             f"of line {version.line_id!r}."
         )
+    synced = summary.scripts_and_forms
+    if synced.published:
+        click.echo(f"Published the agents' {', '.join(synced.published)}.")
+    if synced.retired:
+        click.echo(f"No longer live (not in the configuration): {', '.join(synced.retired)}.")
     passwords = summary.passwords
     if passwords:
         kind = "Demo sign-in passwords" if template is not None else "Sign-in passwords"

@@ -42,6 +42,9 @@ from hotline.ivr.loader import template_path as flow_template
 from hotline.requests.forms import schema_problems
 from hotline.requests.keys import normalize_postcode, street_key
 from hotline.routing.types import OverflowAction
+from hotline.scripts.forms import ui_schema_problems
+from hotline.scripts.runner import script_problems
+from hotline.scripts.schemas import ScriptBody
 from hotline.users.models import Role
 
 R = TypeVar("R", bound=Record)
@@ -124,7 +127,9 @@ def _fields_at(path: Loc) -> list[str]:
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return []
-        field = model.model_fields.get(part)
+        field = next(
+            (f for name, f in model.model_fields.items() if (f.alias or name) == part), None
+        )
         if field is None:
             return []
         model = field.annotation
@@ -134,7 +139,7 @@ def _fields_at(path: Loc) -> list[str]:
                 get_args(model)[0],
             )
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
+        return [field.alias or name for name, field in model.model_fields.items()]
     return []
 
 
@@ -170,11 +175,15 @@ class _CrossChecks:
             ("lines", self._line),
             ("request_categories", self._category),
             ("users", self._user),
+            ("scripts", self._script),
+            ("forms", self._form),
         ):
             for index, item in enumerate(self._raw(section)):
                 if isinstance(item, dict):
                     check((section, index), item)
         self._district_areas()
+        for section in ("scripts", "forms"):
+            self._one_per_topic(section)
 
     # -- helpers --
 
@@ -341,6 +350,62 @@ class _CrossChecks:
         if form is not None:
             for where, message in schema_problems(form):
                 self.report.add((*path, "form", *where), message)
+
+    def _topic_record(self, path: Loc, record: dict[str, Any]) -> None:
+        """What a script or a form is for: known queues, no repeats, and something at all."""
+        self._keys((*path, "queues"), record.get("queues"), "queues", "queue")
+        topics = record.get("topics")
+        seen: set[str] = set()
+        for index, topic in enumerate(topics if isinstance(topics, list) else []):
+            if topic in seen:
+                self.report.add((*path, "topics", index), f"topic {topic!r} listed twice")
+            seen.add(str(topic))
+        if not record.get("topics") and not record.get("queues"):
+            self.report.add(
+                (*path, "topics"),
+                "field required: the topics (or queues) this is for; it would never be shown",
+            )
+
+    def _script(self, path: Loc, script: dict[str, Any]) -> None:
+        self._topic_record(path, script)
+        try:
+            body = ScriptBody.model_validate(
+                {"start": script.get("start"), "steps": script.get("steps")}
+            )
+        except ValidationError:
+            return  # reported with the record's own shape
+        for where, message in script_problems(body):
+            self.report.add((*path, *where), message)
+
+    def _form(self, path: Loc, form: dict[str, Any]) -> None:
+        self._topic_record(path, form)
+        schema = form.get("schema")
+        if schema is None:
+            return  # "field required", from the record's shape
+        for where, message in schema_problems(schema):
+            self.report.add((*path, "schema", *where), message)
+        if isinstance(schema, dict) and "ui_schema" in form:
+            for where, message in ui_schema_problems(schema, form["ui_schema"]):
+                self.report.add((*path, "ui_schema", *where), message)
+
+    def _one_per_topic(self, section: str) -> None:
+        """Two scripts (or forms) for one topic or queue in one language: which would a contact
+        get? Refused."""
+        taken: dict[tuple[str, str, str], int] = {}
+        for index, record in enumerate(self._raw(section)):
+            if not isinstance(record, dict) or not isinstance(record.get("language"), str):
+                continue
+            for field in ("topics", "queues"):
+                values = record.get(field)
+                for position, value in enumerate(values if isinstance(values, list) else []):
+                    claim = (field, str(value), record["language"])
+                    if claim in taken and taken[claim] != index:
+                        self.report.add(
+                            (section, index, field, position),
+                            f"{section}[{taken[claim]}] is already for {field[:-1]} {value!r} "
+                            f"in language {record['language']!r}",
+                        )
+                    taken.setdefault(claim, index)
 
     def _district_areas(self) -> None:
         """A postcode prefix or a street belongs to one district only (a longer prefix inside a

@@ -1,5 +1,5 @@
 """The hotline configuration file's shape: lines, skills, calendars, queues, wrap-up codes, field
-worker kinds, districts, request categories and users.
+worker kinds, districts, request categories, users, and the agents' scripts and forms.
 
 These pydantic models check each record on its own (types, ranges, required fields); the checks
 that span records (unknown or duplicate ids, overlapping rules) are in `hotline.config.loader`,
@@ -28,6 +28,7 @@ from pydantic import (
 from hotline.calendars.hours import MINUTES_PER_DAY, WEEKDAYS
 from hotline.requests.keys import normalize_postcode
 from hotline.routing.types import OverflowAction, Strategy
+from hotline.scripts.schemas import MAX_STEPS, Language, ScriptBody, Step, StepId
 from hotline.users.models import Role
 
 FORMAT_VERSION: Literal[1] = 1
@@ -339,6 +340,39 @@ class UserConfig(Record):
     field_worker: FieldWorkerConfig | None = None
 
 
+class _TopicRecord(Record):
+    """A script or a form: what it is for. A contact gets the one whose `topics` has its
+    `topic` attribute (set by the IVR), else one whose `queues` has its queue; of those, the one
+    in the caller's language when there is one."""
+
+    id: Key
+    name: Name
+    language: Language
+    topics: list[Key] = []
+    queues: list[Key] = []
+
+
+class ScriptConfig(_TopicRecord):
+    """An agent script: steps the agent follows, with branches on the caller's answers
+    (`hotline.scripts.schemas`)."""
+
+    start: StepId | None = None
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+    def body(self) -> ScriptBody:
+        return ScriptBody(start=self.start, steps=self.steps)
+
+
+class FormConfig(_TopicRecord):
+    """A form: a JSON Schema of an object (one property per field, checked in the browser and on
+    the server) and a ui-schema saying how the browser shows each field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    json_schema: dict[str, Any] = Field(alias="schema")
+    ui_schema: dict[str, Any] = {}
+
+
 class HotlineConfig(Record):
     """A whole hotline: what `hotline init` loads and `hotline check` validates."""
 
@@ -352,6 +386,8 @@ class HotlineConfig(Record):
     districts: list[DistrictConfig] = []
     request_categories: list[RequestCategoryConfig] = []
     users: list[UserConfig] = []
+    scripts: list[ScriptConfig] = []
+    forms: list[FormConfig] = []
 
 
 SECTIONS: dict[str, type[Record]] = {
@@ -364,5 +400,7 @@ SECTIONS: dict[str, type[Record]] = {
     "districts": DistrictConfig,
     "request_categories": RequestCategoryConfig,
     "users": UserConfig,
+    "scripts": ScriptConfig,
+    "forms": FormConfig,
 }
 """Each list section of the file and the record type of its items."""

@@ -4,7 +4,9 @@ it back in the file format, and turn it into the routing engine's specs.
 Import is one transaction: it either writes every record or, on any failure (a database constraint
 included), leaves the database exactly as it was. Replacing an existing configuration erases it in
 that same transaction, so a failed replace keeps the old one. IVR flows for the new lines (those a
-template ships with) are published in that transaction too: a flow refused refuses the import."""
+template ships with) are published in that transaction too: a flow refused refuses the import. So
+are the agents' scripts and forms (those that changed), and the ones the configuration no longer
+holds stop being live; their version history stays, as the flows' does."""
 
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ from hotline.routing.types import (
     SkillRequirement,
     Strategy,
 )
+from hotline.scripts import service as script_service
+from hotline.scripts.models import ContactForm, ContactScript, FormVersion, ScriptVersion
 from hotline.users import models as users
 from hotline.users.models import Role
 from hotline.users.passwords import (
@@ -57,6 +61,8 @@ from hotline.users.sip import create_sip_accounts
 # it (ON DELETE CASCADE); roles are reference data seeded by the migrations and stay.
 _ERASE_ORDER: tuple[Any, ...] = (
     Request,  # its event log goes with it, like a contact's
+    ContactForm,
+    ContactScript,
     Contact,
     FieldWorkerCategory,
     FieldWorkerDistrict,
@@ -112,6 +118,9 @@ class ImportSummary:
     passwords: dict[str, str] = field(default_factory=dict)
     flows: list[PublishResult] = field(default_factory=list)
     sip_passwords: dict[str, str] = field(default_factory=dict)
+    scripts_and_forms: script_service.Synced = field(
+        default_factory=lambda: script_service.Synced([], [])
+    )
 
 
 class RoutingSpecs(NamedTuple):
@@ -137,6 +146,9 @@ async def configuration_counts(*, session: AsyncSession) -> dict[str, int]:
         ("users", users.User),
     ):
         counts[name] = (await session.execute(select(func.count()).select_from(model))).scalar_one()
+    for name, versions in (("scripts", ScriptVersion), ("forms", FormVersion)):
+        live = select(func.count()).select_from(versions).where(versions.is_current.is_(True))
+        counts[name] = (await session.execute(live)).scalar_one()
     return counts
 
 
@@ -150,6 +162,7 @@ async def import_config(
     flows: Sequence[LineFlow] = (),
     bus: EventBus | None = None,
     sip_realm: str | None = None,
+    actor: str = "hotline init",
 ) -> ImportSummary:
     """Write `config` into an empty database, or over the current one with `replace` (which
     erases configuration, users and contacts first). Users get the given `passwords`, or generated
@@ -158,7 +171,9 @@ async def import_config(
     One transaction: a savepoint if the session is already in one (the caller then commits and
     publishes the summary's `flows[i].event`), otherwise its own, committed here, after which the
     flows' events go to `bus`. With `sip_realm`, every active user who answers contacts also gets
-    a SIP account for their phones (a generated password, returned in `sip_passwords`)."""
+    a SIP account for their phones (a generated password, returned in `sip_passwords`). The
+    configuration's scripts and forms are published by `actor` (those that changed), and the
+    live ones it does not hold retired."""
     owns_transaction = not session.in_transaction()
     if not replace:
         # Refuse early, before the slow password hashing; checked again inside the transaction.
@@ -190,14 +205,21 @@ async def import_config(
                 )
             ).all()
             sip_passwords = await create_sip_accounts(session=session, users=rows, realm=sip_realm)
-        counts = await configuration_counts(session=session)
         published = [await _publish(session, flow) for flow in flows]
+        synced = await script_service.sync_configured(
+            session=session, scripts=config.scripts, forms=config.forms, actor=actor
+        )
+        counts = await configuration_counts(session=session)
     if owns_transaction and bus is not None:
         for result in published:
             await bus.publish(result.event)
     generated = {name: pw for name, pw in chosen.items() if name not in given}
     return ImportSummary(
-        counts=counts, passwords=generated, flows=published, sip_passwords=sip_passwords
+        counts=counts,
+        passwords=generated,
+        flows=published,
+        sip_passwords=sip_passwords,
+        scripts_and_forms=synced,
     )
 
 
@@ -273,6 +295,13 @@ async def export_config(*, session: AsyncSession) -> HotlineConfig:
             }
         )
         for u in people
+    ]
+    data["scripts"] = [
+        s.model_dump(mode="json", exclude_none=True)
+        for s in await script_service.configured_scripts(session=session)
+    ]
+    data["forms"] = [
+        f.model_dump(mode="json") for f in await script_service.configured_forms(session=session)
     ]
     return HotlineConfig.model_validate(data)
 

@@ -9,7 +9,7 @@ after that commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,10 @@ from hotline.contacts.models import Contact, ContactEvent
 from hotline.core.errors import NotFound
 from hotline.core.events import Event, event_class
 from hotline.core.ids import new_id
+from hotline.users.models import Role
+
+INVOLVED_EVENTS = ("contact.offered", "contact.answered")
+"""The events that tie an agent to a contact: it was offered to them, or they answered it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,31 @@ async def contact_log(
         .order_by(ContactEvent.seq)
     )
     return [LoggedEvent(contact_id=row.contact_id, seq=row.seq, event=_revive(row)) for row in rows]
+
+
+class Viewer(Protocol):
+    """Who wants to see a contact: a signed-in user (`hotline.auth.service.SignedInUser`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def has_role(self, *roles: str) -> bool: ...
+
+
+async def agent_may_see(*, session: AsyncSession, contact: Contact, user: Viewer) -> bool:
+    """Whether `user` may see and work on `contact`: a supervisor may see every contact; anyone
+    else only one offered to them or handled by them (it is theirs now, or its log says it was
+    offered to or answered by them). The one rule for the screen pop, the script and the form."""
+    if user.has_role(Role.SUPERVISOR):
+        return True
+    if contact.agent_id == user.id:
+        return True
+    payloads = await session.scalars(
+        select(ContactEvent.payload).where(
+            ContactEvent.contact_id == contact.id, ContactEvent.type.in_(INVOLVED_EVENTS)
+        )
+    )
+    return any(payload.get("agent_id") == user.id for payload in payloads)
 
 
 def _revive(row: ContactEvent) -> Event:

@@ -19,6 +19,7 @@ from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
 from hotline.requests.models import Request, RequestCategory, RequestCategoryKind, RequestEvent
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
+from hotline.scripts.models import ContactForm, ContactScript, FormVersion, ScriptVersion
 from hotline.users.models import (
     AgentSkill,
     AgentStateRecord,
@@ -40,11 +41,14 @@ __all__ = [
     "CalendarHours",
     "Contact",
     "ContactEvent",
+    "ContactForm",
+    "ContactScript",
     "District",
     "FieldWorker",
     "FieldWorkerCategory",
     "FieldWorkerDistrict",
     "FieldWorkerKind",
+    "FormVersion",
     "IvrFlowVersion",
     "Line",
     "Queue",
@@ -55,6 +59,7 @@ __all__ = [
     "RequestCategoryKind",
     "RequestEvent",
     "RoleRecord",
+    "ScriptVersion",
     "SipCredential",
     "Skill",
     "User",

@@ -16,20 +16,23 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calendars.models import Calendar
-from hotline.core.errors import Conflict, InvalidInput, NotFound
+from hotline.core.errors import NotFound
 from hotline.core.events import EventBus
 from hotline.core.yamlfile import Problem
+from hotline.db.versions import VersionLog, require_actor
 from hotline.ivr.events import IvrFlowPublished
 from hotline.ivr.loader import KnownTargets, parse_flow
 from hotline.ivr.models import IvrFlowVersion
 from hotline.ivr.schemas import Flow
 from hotline.lines.models import Line
 from hotline.routing.models import Queue
+
+FLOWS = VersionLog(IvrFlowVersion, "line_id", "IVR flow", owner="line")
+"""The flows' versions, by line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +80,12 @@ async def publish_flow(
     nothing. One transaction of its own when the session is not in one (then the event is
     published after the commit); otherwise a savepoint, and the caller commits and publishes
     `result.event`."""
-    _require_actor(actor)
-    owns = not session.in_transaction()
-    try:
-        async with session.begin() if owns else session.begin_nested():
-            await _serialise(session, line_id)
-            known = await known_targets(session=session)
-            loaded = parse_flow(source, filename=filename or f"{line_id}.yaml", known=known)
-            row = await _add_version(
-                session, line_id, loaded.flow, source, actor=actor, based_on=None, note=note
-            )
-    except IntegrityError as exc:
-        raise _concurrent(line_id) from exc
+    require_actor(actor)
+    async with FLOWS.publishing(session, line_id) as owns:
+        await _take_turn(session, line_id)
+        known = await known_targets(session=session)
+        loaded = parse_flow(source, filename=filename or f"{line_id}.yaml", known=known)
+        row = await _add_version(session, line_id, loaded.flow, source, actor=actor, note=note)
     return await _announce(row, loaded.warnings, bus if owns else None)
 
 
@@ -104,62 +101,27 @@ async def rollback_flow(
     """Put version `version` of the line's flow live again, as a new version copying it. It is
     validated again first: the queues and lines it names must still exist. Transactions as in
     `publish_flow`."""
-    _require_actor(actor)
-    owns = not session.in_transaction()
-    try:
-        async with session.begin() if owns else session.begin_nested():
-            current = await _serialise(session, line_id)
-            target = await session.scalar(
-                select(IvrFlowVersion).where(
-                    IvrFlowVersion.line_id == line_id, IvrFlowVersion.version == version
-                )
-            )
-            if target is None:
-                raise NotFound(
-                    f"line {line_id!r} has no IVR flow version {version}",
-                    line_id=line_id,
-                    version=version,
-                )
-            if version == current:
-                raise Conflict(
-                    f"version {version} is already the current IVR flow of line {line_id!r}",
-                    line_id=line_id,
-                    version=version,
-                )
-            known = await known_targets(session=session)
-            loaded = parse_flow(target.source, filename=f"{line_id} version {version}", known=known)
-            row = await _add_version(
-                session,
-                line_id,
-                loaded.flow,
-                target.source,
-                actor=actor,
-                based_on=version,
-                note=note,
-            )
-    except IntegrityError as exc:
-        raise _concurrent(line_id) from exc
+    require_actor(actor)
+    async with FLOWS.publishing(session, line_id) as owns:
+        current = await _take_turn(session, line_id)
+        target = await FLOWS.rollback_target(session, line_id, version, current)
+        known = await known_targets(session=session)
+        loaded = parse_flow(target.source, filename=f"{line_id} version {version}", known=known)
+        row = await _add_version(
+            session, line_id, loaded.flow, target.source, actor=actor, based_on=version, note=note
+        )
     return await _announce(row, loaded.warnings, bus if owns else None)
 
 
 async def current_flow(*, session: AsyncSession, line_id: str) -> PublishedFlow | None:
     """The version new calls on the line run; None when no flow was ever published for it."""
-    row = await session.scalar(
-        select(IvrFlowVersion).where(
-            IvrFlowVersion.line_id == line_id, IvrFlowVersion.is_current.is_(True)
-        )
-    )
+    row = await FLOWS.current(session, line_id)
     return None if row is None else _published(row, Flow.model_validate(row.definition))
 
 
 async def flow_versions(*, session: AsyncSession, line_id: str) -> list[IvrFlowVersion]:
     """Every version of the line's flow, newest first: its publishing history."""
-    rows = await session.scalars(
-        select(IvrFlowVersion)
-        .where(IvrFlowVersion.line_id == line_id)
-        .order_by(IvrFlowVersion.version.desc())
-    )
-    return list(rows.all())
+    return await FLOWS.history(session, line_id)
 
 
 class FlowDirectory:
@@ -212,37 +174,11 @@ class FlowDirectory:
 # ---- helpers ----
 
 
-def _require_actor(actor: str) -> None:
-    if not actor.strip():
-        raise InvalidInput("say who publishes: the audit trail needs a name", field="actor")
-
-
-async def _serialise(session: AsyncSession, line_id: str) -> int | None:
-    """Make publishes to one line go one at a time, check that the line exists, and return the
-    version that is current (None: none yet). This is the transaction's first statement, on
-    purpose.
-
-    PostgreSQL: lock the line's row; a second publish waits here until the first commits, then
-    sees its version. SQLite has one writer at a time: a write as the first statement takes the
-    lock at once (waiting up to the busy timeout), whereas a read first would pin a snapshot that
-    a concurrent publish could make stale, and the later write would then fail. That write is
-    the one publishing needs anyway: the current version stops being current."""
-    if session.get_bind().dialect.name == "sqlite":
-        current = await session.scalar(
-            update(IvrFlowVersion)
-            .where(IvrFlowVersion.line_id == line_id, IvrFlowVersion.is_current.is_(True))
-            .values(is_current=False)
-            .returning(IvrFlowVersion.version)
-        )
-        found = await session.scalar(select(Line.id).where(Line.id == line_id))
-    else:
-        found = await session.scalar(select(Line.id).where(Line.id == line_id).with_for_update())
-        current = await session.scalar(
-            select(IvrFlowVersion.version).where(
-                IvrFlowVersion.line_id == line_id, IvrFlowVersion.is_current.is_(True)
-            )
-        )
-    if found is None:
+async def _take_turn(session: AsyncSession, line_id: str) -> int | None:
+    """Take this line's turn to publish (the transaction's first statement) and check that the
+    line exists; the version now current."""
+    current = await FLOWS.take_turn(session, line_id)
+    if await session.scalar(select(Line.id).where(Line.id == line_id)) is None:
         raise NotFound(f"no line {line_id!r}", line_id=line_id)
     return current
 
@@ -254,40 +190,18 @@ async def _add_version(
     source: str,
     *,
     actor: str,
-    based_on: int | None,
-    note: str | None,
+    based_on: int | None = None,
+    note: str | None = None,
 ) -> IvrFlowVersion:
-    # `_serialise` ran first, so no other publish to this line is between these statements; the
-    # unique constraints stay as the last guard (a caller's own transaction may not have
-    # serialised), and their violation is reported as a conflict to retry.
-    await session.execute(
-        update(IvrFlowVersion)
-        .where(IvrFlowVersion.line_id == line_id, IvrFlowVersion.is_current.is_(True))
-        .values(is_current=False)
-    )
-    newest = await session.scalar(
-        select(func.max(IvrFlowVersion.version)).where(IvrFlowVersion.line_id == line_id)
-    )
-    row = IvrFlowVersion(
-        line_id=line_id,
-        version=(newest or 0) + 1,
+    return await FLOWS.add(
+        session,
+        line_id,
+        actor=actor,
+        based_on=based_on,
+        note=note,
         name=flow.name,
         source=source,
         definition=flow.model_dump(mode="json"),
-        published_by=actor.strip(),
-        based_on=based_on,
-        note=note,
-        is_current=True,
-    )
-    session.add(row)
-    await session.flush()
-    return row
-
-
-def _concurrent(line_id: str) -> Conflict:
-    return Conflict(
-        f"another IVR flow was published for line {line_id!r} at the same time; try again",
-        line_id=line_id,
     )
 
 

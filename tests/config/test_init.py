@@ -53,6 +53,8 @@ COVID_COUNTS = {
     "districts": 5,
     "request_categories": 7,
     "users": 29,
+    "scripts": 4,
+    "forms": 4,
 }
 
 
@@ -196,6 +198,8 @@ async def test_the_covid_template_imports_and_exports_unchanged(
     assert exported.model_dump()["lines"][0]["number"] == "+74950001122"
     for section in ("field_worker_kinds", "districts", "request_categories"):
         assert getattr(exported, section) == getattr(config, section)
+    for section in ("scripts", "forms"):
+        assert getattr(exported, section) == sorted(getattr(config, section), key=lambda r: r.id)
     assert [(u.username, u.field_worker) for u in exported.users] == sorted(
         (u.username, u.field_worker) for u in config.users
     )
@@ -339,6 +343,8 @@ async def test_a_failed_replace_leaves_the_first_configuration_intact(
             "districts": 0,
             "request_categories": 0,
             "users": 2,
+            "scripts": 0,
+            "forms": 0,
         }
         rules = await session.scalar(select(func.count()).select_from(QueueOverflowRule))
         assert rules == 1

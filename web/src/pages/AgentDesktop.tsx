@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import type { AgentMe, ChosenState, ContactPop, PhoneKind, TransferMode } from "../api/types";
+import { ContactWork } from "../components/ContactWork";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { HelpPopover } from "../components/HelpPopover";
 import { OfferBanner } from "../components/OfferBanner";
@@ -344,6 +345,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
         <div className="desk-column wide">
           {state === "wrap_up" && <WrapUpPanel elapsed={inState} onFinish={finishWrapUp} />}
           <ScreenPop pop={pop} />
+          {pop && <ContactWork api={api} contactId={pop.id} />}
           {pop && (
             <section className="panel" aria-labelledby="notes-title">
               <h2 id="notes-title">{t("notes.label")}</h2>
