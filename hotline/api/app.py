@@ -69,9 +69,13 @@ def _domain_routers() -> list[APIRouter]:
     """Every domain's routes. Imported here, when the API is built, not when this module is."""
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
+    from hotline.config.api import router as config
+    from hotline.ivr.api import router as ivr
     from hotline.live.api import router as live
+    from hotline.prompts.api import router as prompts
+    from hotline.users.api import router as users
 
-    return [auth, audit, live]
+    return [auth, audit, live, ivr, config, prompts, users]
 
 
 def create_api(state: LiveState) -> FastAPI:

@@ -54,6 +54,13 @@ class Conflict(HotlineError):
     http_status = 409
 
 
+class StaleVersion(Conflict):
+    """A change made to an older version of a record than the one stored: refused, not written
+    over what someone else saved since; details say which version is current."""
+
+    code = "stale_version"
+
+
 class RoutingRejected(HotlineError):
     """The routing engine refused a command that does not fit the current state."""
 
@@ -108,3 +115,10 @@ class TooManyAttempts(HotlineError):
 
     def http_headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class UploadTooLarge(HotlineError):
+    """An upload larger than its limit; refused before it is read whole. `limit` is in bytes."""
+
+    code = "upload_too_large"
+    http_status = 413

@@ -1,0 +1,58 @@
+"""The shapes of `/api/v1/admin/users`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotline.users.service import Credentials, RowProblem
+
+MAX_CSV = 2_000_000
+"""Characters of CSV one request may carry: thousands of rows."""
+
+
+class CsvIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    csv: str = Field(max_length=MAX_CSV, description="the file's text, header row first")
+
+
+class RowProblemOut(BaseModel):
+    loc: list[str | int]
+    row: int = Field(description="the row in the file (the header is row 1)")
+    field: str = Field(description="the column ('' for the whole row)")
+    message: str
+
+    @classmethod
+    def of(cls, problem: RowProblem) -> RowProblemOut:
+        return cls.model_validate(problem.as_dict())
+
+
+class CsvCheckOut(BaseModel):
+    """What an import of the file would do: `users` to create, or the `problems` that stop it."""
+
+    users: int
+    problems: list[RowProblemOut]
+
+
+class CredentialsOut(BaseModel):
+    """A created user's first sign-in: shown this once, never stored."""
+
+    username: str
+    name: str
+    roles: list[str]
+    password: str
+    sip_password: str | None
+
+    @classmethod
+    def of(cls, created: Credentials) -> CredentialsOut:
+        return cls(
+            username=created.username,
+            name=created.name,
+            roles=created.roles,
+            password=created.password,
+            sip_password=created.sip_password,
+        )
+
+
+class ImportOut(BaseModel):
+    created: list[CredentialsOut]
