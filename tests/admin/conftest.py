@@ -1,5 +1,6 @@
-"""The browser API with a running router (its writer started: publishes reach it), on both
-databases, the SMALL configuration, an administrator `root`, and prompts in the test's folder."""
+"""`admin_api`: the browser API with a running router (its writer started: publishes reach it),
+on both databases, the SMALL configuration, an administrator `root`, and prompts in the test's
+folder; `prompt_cache` for tests with a whole running Hotline (tests/calls)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.api.harness import ApiHarness, build_harness
+from tests.calls.conftest import prompt_cache
+
+__all__ = ["prompt_cache"]
 
 ADMIN = "root"
 
