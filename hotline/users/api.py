@@ -26,9 +26,10 @@ router = APIRouter(
 
 @router.post("/import/check", responses={422: {}})
 async def check(body: CsvIn, db: DbSession) -> CsvCheckOut:
-    """Check a file without creating anyone: how many users it holds, or every problem."""
+    """Check a file without creating anyone: every problem, and how many rows have none."""
     rows, problems = await service.check_csv(session=db, text=body.csv)
-    return CsvCheckOut(users=len(rows), problems=[RowProblemOut.of(p) for p in problems])
+    clean = {r.row for r in rows} - {p.row for p in problems}
+    return CsvCheckOut(users=len(clean), problems=[RowProblemOut.of(p) for p in problems])
 
 
 @router.post(

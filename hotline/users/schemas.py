@@ -28,9 +28,10 @@ class RowProblemOut(BaseModel):
 
 
 class CsvCheckOut(BaseModel):
-    """What an import of the file would do: `users` to create, or the `problems` that stop it."""
+    """What an import of the file would do: the `problems` that stop it (none: `users` are
+    created)."""
 
-    users: int
+    users: int = Field(description="rows with no problem")
     problems: list[RowProblemOut]
 
 

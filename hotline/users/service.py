@@ -241,7 +241,7 @@ def parse_csv(text: str) -> tuple[list[NewUser], list[RowProblem]]:
             name: (record[i].strip() if i < len(record) else "") for i, name in enumerate(header)
         }
         row = _row(number, cells, problems)
-        if row is None:
+        if not row.username:
             continue
         if row.username in first_row:
             problems.append(
@@ -255,7 +255,10 @@ def parse_csv(text: str) -> tuple[list[NewUser], list[RowProblem]]:
     return rows, problems
 
 
-def _row(number: int, cells: dict[str, str], problems: list[RowProblem]) -> NewUser | None:
+def _row(number: int, cells: dict[str, str], problems: list[RowProblem]) -> NewUser:
+    """The row as a user to create, its problems added to `problems`. A row with problems is
+    returned too, so that the database's checks (skills, departments...) report on it as well:
+    any problem refuses the whole file anyway."""
     found: list[RowProblem] = []
 
     def bad(column: str, message: str) -> None:
@@ -325,8 +328,6 @@ def _row(number: int, cells: dict[str, str], problems: list[RowProblem]) -> NewU
             if value:
                 bad(column, "only for a user with the role field_worker")
     problems.extend(found)
-    if found:
-        return None
     return NewUser(
         row=number,
         username=username,

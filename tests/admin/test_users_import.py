@@ -35,7 +35,7 @@ BAD = """\
 username,name,roles,skills,department,language
 op001,Irina Sokolova,agent,medical:3;ru:8,,ru
 op002,John Smith,agent,medcal:3,,en
-Op 3,,agent;pilot,medical:11,,de
+Op 3,,agent;pilot,medical:11;psychology:2,,de
 op001,Irina again,agent,,,
 agent01,Anna Again,agent,,,
 op005,Spec,department_specialist,,,
@@ -79,13 +79,14 @@ async def test_a_file_with_bad_rows_creates_nobody_and_says_why_row_by_row(
             "department_specialist",
         ),
         (4, "skills", "'medical:11': the level is a whole number 1..10"),
+        (4, "skills", "no skill 'psychology'"),
         (4, "language", "one of ru, en"),
         (5, "username", "also in row 2"),
         (6, "username", "already taken"),
         (7, "department", "required for a department_specialist"),
     ]
     assert answer.json()["details"]["problems"][0]["loc"] == ["csv", 3, "skills"]
-    assert checked["users"] == 3
+    assert checked["users"] == 1  # row 2 alone is right
     assert [(p["row"], p["field"]) for p in checked["problems"]] == [
         (row, column) for row, column, _ in problems
     ]
