@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.api.deps import ClientIp, CurrentAdmin, DbSession, Live, LiveState, require_roles
 from hotline.api.editing import CheckOut, DiffOut, DraftIn
 from hotline.config import publish as live_config
-from hotline.config.models import ConfigVersion
 from hotline.core.errors import InvalidConfiguration
 from hotline.core.yamlfile import unified_diff
 from hotline.users.models import Role
@@ -41,25 +40,17 @@ class LiveConfigOut(BaseModel):
 
 
 class ConfigVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     version: int
     published_at: datetime
     published_by: str
     based_on: int | None
     note: str | None
 
-    @classmethod
-    def of(cls, row: ConfigVersion) -> ConfigVersionOut:
-        return cls(
-            version=row.version,
-            published_at=row.published_at,
-            published_by=row.published_by,
-            based_on=row.based_on,
-            note=row.note,
-        )
-
 
 class ConfigVersionDetail(ConfigVersionOut):
-    yaml: str
+    yaml: str = Field(validation_alias="source")
 
 
 class ChangeOut(BaseModel):
@@ -174,13 +165,13 @@ async def rollback(
 @router.get("/versions")
 async def versions(db: DbSession) -> list[ConfigVersionOut]:
     """Every version, newest first."""
-    return [ConfigVersionOut.of(row) for row in await live_config.versions(session=db)]
+    return [ConfigVersionOut.model_validate(row) for row in await live_config.versions(session=db)]
 
 
 @router.get("/versions/{version}", responses={404: {}})
 async def version(version: int, db: DbSession) -> ConfigVersionDetail:
     row = await live_config.get_version(session=db, version=version)
-    return ConfigVersionDetail(**ConfigVersionOut.of(row).model_dump(), yaml=row.source)
+    return ConfigVersionDetail.model_validate(row)
 
 
 @router.get("/diff", responses={404: {}, 422: {}})
@@ -209,7 +200,7 @@ async def _commit_and_apply(
         published, routing=live.routing, specs=live.specs, names=live.queue_names
     )
     return PublishOut(
-        version=ConfigVersionOut.of(published.version),
+        version=ConfigVersionOut.model_validate(published.version),
         digest=published.version.digest,
         changes=[ChangeOut(section=c.section, id=c.id, change=c.change) for c in published.changes],
         applied=published.changed_queues,

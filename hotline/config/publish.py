@@ -522,25 +522,22 @@ async def _check_against_database(
         ).all()
     ]
     lines = (await session.scalars(select(Line).order_by(Line.id))).all()
-    for queue_id in removed("queues"):
-        users_of = [f"line {line.id!r}" for line in lines if line.queue_id == queue_id]
-        users_of += [
-            f"the live IVR flow of line {line_id!r}"
-            for line_id, flow in flows
-            if queue_id in flow.referenced("queue")
-        ]
-        contacts = await _count(session, Contact.queue_id == queue_id)
-        if contacts:
-            users_of.append(f"{contacts} contact(s) in its history (reports need it)")
-        _in_use(report, "queues", "queue", queue_id, users_of)
-    for calendar_id in removed("calendars"):
-        users_of = [f"line {line.id!r}" for line in lines if line.calendar_id == calendar_id]
-        users_of += [
-            f"the live IVR flow of line {line_id!r}"
-            for line_id, flow in flows
-            if calendar_id in flow.referenced("calendar")
-        ]
-        _in_use(report, "calendars", "calendar", calendar_id, users_of)
+    named: tuple[tuple[str, Literal["queue", "calendar"], str], ...] = (
+        ("queues", "queue", "queue_id"),
+        ("calendars", "calendar", "calendar_id"),
+    )
+    for section, what, column in named:
+        for ident in removed(section):
+            users_of = [f"line {line.id!r}" for line in lines if getattr(line, column) == ident]
+            users_of += [
+                f"the live IVR flow of line {line_id!r}"
+                for line_id, flow in flows
+                if ident in flow.referenced(what)
+            ]
+            contacts = await _count(session, Contact.queue_id == ident) if what == "queue" else 0
+            if contacts:
+                users_of.append(f"{contacts} contact(s) in its history (reports need it)")
+            _in_use(report, section, what, ident, users_of)
     for code in removed("wrap_up_codes"):
         contacts = await _count(session, Contact.wrap_up_code_id == code)
         found = [f"{contacts} contact(s) in its history"] if contacts else []

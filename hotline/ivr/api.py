@@ -17,7 +17,6 @@ from hotline.api.deps import ClientIp, CurrentAdmin, DbSession, Live, LiveState,
 from hotline.api.editing import CheckOut, DiffOut, DraftIn, ProblemOut
 from hotline.core.errors import InvalidConfiguration
 from hotline.ivr import editor
-from hotline.ivr.models import IvrFlowVersion
 from hotline.ivr.service import PublishResult, flow_versions
 from hotline.prompts.service import files_dir
 from hotline.users.models import Role
@@ -33,6 +32,8 @@ NOTE_LENGTH = 2000
 
 
 class FlowVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     line_id: str
     version: int
     name: str
@@ -40,25 +41,14 @@ class FlowVersionOut(BaseModel):
     published_by: str
     based_on: int | None
     note: str | None
-    current: bool
-
-    @classmethod
-    def of(cls, row: IvrFlowVersion) -> FlowVersionOut:
-        return cls(
-            line_id=row.line_id,
-            version=row.version,
-            name=row.name,
-            published_at=row.published_at,
-            published_by=row.published_by,
-            based_on=row.based_on,
-            note=row.note,
-            current=row.is_current,
-        )
+    current: bool = Field(validation_alias="is_current")
 
 
 class FlowVersionDetail(FlowVersionOut):
-    yaml: str = Field(description="the flow as its author wrote it")
-    flow: dict[str, Any] = Field(description="the validated flow, as the interpreter runs it")
+    yaml: str = Field(validation_alias="source", description="the flow as its author wrote it")
+    flow: dict[str, Any] = Field(
+        validation_alias="definition", description="the validated flow, as the interpreter runs it"
+    )
 
 
 class LineOut(BaseModel):
@@ -93,7 +83,7 @@ class PublishOut(BaseModel):
     @classmethod
     def of(cls, result: PublishResult) -> PublishOut:
         return cls(
-            version=FlowVersionOut.of(result.version),
+            version=FlowVersionOut.model_validate(result.version),
             warnings=[ProblemOut.of(w) for w in result.warnings],
         )
 
@@ -119,16 +109,17 @@ async def lines(db: DbSession) -> list[LineOut]:
 async def versions(line_id: str, db: DbSession) -> list[FlowVersionOut]:
     """The line's flow versions, newest first: who published what, when, copying which."""
     await editor.require_line(session=db, line_id=line_id)
-    return [FlowVersionOut.of(row) for row in await flow_versions(session=db, line_id=line_id)]
+    return [
+        FlowVersionOut.model_validate(row)
+        for row in await flow_versions(session=db, line_id=line_id)
+    ]
 
 
 @router.get("/lines/{line_id}/versions/{version}", responses={404: {}})
 async def version(line_id: str, version: int, db: DbSession) -> FlowVersionDetail:
     """One version: its YAML text and the flow it validated to."""
     row = await editor.flow_version(session=db, line_id=line_id, version=version)
-    return FlowVersionDetail(
-        **FlowVersionOut.of(row).model_dump(), yaml=row.source, flow=row.definition
-    )
+    return FlowVersionDetail.model_validate(row)
 
 
 @router.post("/lines/{line_id}/validate", responses={404: {}, 422: {}})

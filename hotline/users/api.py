@@ -75,4 +75,4 @@ async def import_users(
         return HTMLResponse(
             service.credentials_html(created, language=user.language), headers=no_store
         )
-    return ImportOut(created=[CredentialsOut.of(c) for c in created])
+    return ImportOut(created=[CredentialsOut.model_validate(c) for c in created])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hotline.users.service import Credentials, RowProblem
+from hotline.users.service import RowProblem
 
 MAX_CSV = 2_000_000
 """Characters of CSV one request may carry: thousands of rows."""
@@ -38,21 +38,13 @@ class CsvCheckOut(BaseModel):
 class CredentialsOut(BaseModel):
     """A created user's first sign-in: shown this once, never stored."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     username: str
     name: str
     roles: list[str]
     password: str
     sip_password: str | None
-
-    @classmethod
-    def of(cls, created: Credentials) -> CredentialsOut:
-        return cls(
-            username=created.username,
-            name=created.name,
-            roles=created.roles,
-            password=created.password,
-            sip_password=created.sip_password,
-        )
 
 
 class ImportOut(BaseModel):
