@@ -318,6 +318,7 @@ async def start_platform(
         )
         await calls.start()
         stages.append(("calls", lambda: calls.close(grace=settings.shutdown_seconds / 2)))
+        stages.append(_on_configured(app, calls))
 
         try:
             await endpoint.start()
@@ -339,7 +340,7 @@ async def start_platform(
             endpoint=endpoint,
             calls=calls,
             trunks=trunks,
-            specs=dict(specs),
+            specs=specs,  # the live feed's own map: a configuration publish updates both
             _stages=stages,
         )
         if http:
@@ -358,6 +359,28 @@ async def start_platform(
         await unwind()
         raise
     return platform
+
+
+def _on_configured(app: App, calls: CallService) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """The call path re-reads its calendars when a configuration publish reaches the router;
+    the returned stage stops listening."""
+    from hotline.routing.events import QueuesConfigured
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def reload(_: object) -> None:
+        # The bus delivers inside the router's writer: read the database in a task of its own.
+        task = asyncio.create_task(calls.reload_configuration(), name="calls-reconfigure")
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    unsubscribe = app.bus.subscribe(reload, types={QueuesConfigured.type})
+
+    async def stop() -> None:
+        unsubscribe()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    return ("configuration listener", stop)
 
 
 def _trunk_config(trunk: TrunkSettings) -> TrunkConfig:
@@ -450,4 +473,5 @@ def _live_state(platform: Platform, names: dict[str, str]) -> LiveState:
         started=time.monotonic(),
         settings=settings,
         login_limiter=LoginLimiter.from_settings(settings, platform.app.clock),
+        bus=platform.app.bus,
     )

@@ -70,10 +70,14 @@ def _domain_routers() -> list[APIRouter]:
     from hotline.agents.api import router as agents
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
+    from hotline.config.api import router as config
+    from hotline.ivr.api import router as ivr
     from hotline.live.api import router as live
+    from hotline.prompts.api import router as prompts
     from hotline.scripts.api import router as scripts
+    from hotline.users.api import router as users
 
-    return [auth, audit, live, agents, scripts]
+    return [auth, audit, live, agents, scripts, ivr, config, prompts, users]
 
 
 def create_api(state: LiveState) -> FastAPI:

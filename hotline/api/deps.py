@@ -24,7 +24,7 @@ A socket's own later database work should use short sessions from `live.sessions
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -37,6 +37,7 @@ from hotline.auth import service as auth
 from hotline.auth.service import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, SignedInUser
 from hotline.core.clock import Clock
 from hotline.core.errors import CsrfFailed, Forbidden, NotSignedIn, PasswordChangeRequired
+from hotline.core.events import EventBus
 from hotline.core.settings import Settings
 from hotline.routing.service import RoutingService
 from hotline.routing.types import QueueSpec
@@ -51,8 +52,8 @@ class LiveState:
     Callables keep this module free of the SIP and media types."""
 
     routing: RoutingService
-    specs: Mapping[str, QueueSpec]
-    queue_names: Mapping[str, str]
+    specs: dict[str, QueueSpec]  # updated in place by a configuration publish
+    queue_names: dict[str, str]
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     timezone: str
@@ -62,6 +63,7 @@ class LiveState:
     started: float
     settings: Settings
     login_limiter: LoginLimiter
+    bus: EventBus | None = None  # where routes announce what they committed (None: nobody listens)
 
 
 def _live(connection: HTTPConnection) -> LiveState:

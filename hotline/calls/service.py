@@ -190,6 +190,13 @@ class CallService:
         calendars = {c.id: business_hours(c) for c in config.calendars}
         return queues, calendars
 
+    async def reload_configuration(self) -> None:
+        """Re-read the queues and calendars after a configuration publish: calls that start from
+        now on see the new business hours in their IVR (calls in progress keep what they have)."""
+        if self._ctx is None:
+            return
+        self._ctx.queues, self._ctx.calendars = await self._configuration()
+
     async def _warm_up(self) -> None:
         """Make the current flows' prompts before the first caller needs them."""
         flows = []

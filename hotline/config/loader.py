@@ -479,3 +479,16 @@ class _CrossChecks:
 
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def check_across(report: Report, data: dict[str, Any]) -> None:
+    """The checks across records (unknown and duplicate ids, overlapping hours...) on raw data
+    that holds some of the file's sections only, such as the live configuration the
+    administration pages edit (`hotline.config.publish`)."""
+    _CrossChecks(report, data).run()
+
+
+def record_fields(path: Loc) -> list[str]:
+    """The field names of the file's record type at `path` (`("queues", 0)`: a queue's), for
+    messages about documents made of some of its sections."""
+    return _fields_at(path)

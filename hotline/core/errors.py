@@ -115,3 +115,10 @@ class TooManyAttempts(HotlineError):
 
     def http_headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class UploadTooLarge(HotlineError):
+    """An upload larger than its limit; refused before it is read whole. `limit` is in bytes."""
+
+    code = "upload_too_large"
+    http_status = 413

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     prompt_language: Literal["ru", "en"] = Field(
         "ru", description="Language of the built-in prompts a flow does not provide"
     )
+    prompt_upload_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="Largest prompt recording an administrator may upload (413 beyond)",
+    )
     shutdown_seconds: float = Field(
         10.0, gt=0, description="How long `hotline serve` gives calls and workers to end"
     )

@@ -307,3 +307,18 @@ def _yaml_problem(filename: str, exc: yaml.YAMLError) -> Problem:
         problem += f" ({context})"
     line = mark.line + 1 if mark is not None else None
     return Problem(filename, line, "", f"not valid YAML: {problem}")
+
+
+# ---- comparing versions ----
+
+
+def unified_diff(old: str, new: str, *, old_name: str, new_name: str) -> str:
+    """What changes from `old` to `new` as a unified diff (three lines of context), "" when
+    nothing does: what an administrator reads before publishing a draft over the live text."""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=old_name,
+        tofile=new_name,
+    )
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)

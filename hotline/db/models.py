@@ -6,6 +6,7 @@ from __future__ import annotations
 from hotline.audit.models import AuditEntry
 from hotline.auth.models import WebSession
 from hotline.calendars.models import Calendar, CalendarHoliday, CalendarHours
+from hotline.config.models import ConfigVersion
 from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
 from hotline.db.base import Base
 from hotline.dispatch.models import (
@@ -17,6 +18,7 @@ from hotline.dispatch.models import (
 )
 from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
+from hotline.prompts.models import Prompt
 from hotline.requests.models import Request, RequestCategory, RequestCategoryKind, RequestEvent
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
 from hotline.scripts.models import ContactForm, ContactScript, FormVersion, ScriptVersion
@@ -39,6 +41,7 @@ __all__ = [
     "Calendar",
     "CalendarHoliday",
     "CalendarHours",
+    "ConfigVersion",
     "Contact",
     "ContactEvent",
     "ContactForm",
@@ -51,6 +54,7 @@ __all__ = [
     "FormVersion",
     "IvrFlowVersion",
     "Line",
+    "Prompt",
     "Queue",
     "QueueOverflowRule",
     "QueueSkill",

@@ -76,6 +76,7 @@ _ROUTING_EVENTS: tuple[type[Event], ...] = (
     ev.ContactEnded,
     ev.AgentStateChanged,
     ev.AgentSkillsChanged,
+    ev.QueuesConfigured,
 )
 
 
@@ -321,6 +322,9 @@ class LiveFeed:
     async def _handle(self, event: Event) -> None:
         if isinstance(event, ev.AgentStateChanged | ev.AgentSkillsChanged):
             await self._agent_changed(event)
+            return
+        if isinstance(event, ev.QueuesConfigured):  # new names, targets and hours: new rows
+            self._touch(event.queue_ids, force=True)
             return
         contact_id = event.correlation_id
         if contact_id is None:  # its record could not be written: nothing to tell

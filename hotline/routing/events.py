@@ -99,3 +99,14 @@ class AgentSkillsChanged(Event):
     type: ClassVar[str] = "agent.skills_changed"
     agent_id: str
     skills: list[dict[str, str | int]]
+
+
+@register
+class QueuesConfigured(Event):
+    """A configuration publish reached the router: `queue_ids` were added or changed (their new
+    specs, business hours included, route the next contact), `removed` are routed to no more.
+    Not part of a contact's log; the call path re-reads its calendars on it."""
+
+    type: ClassVar[str] = "routing.queues_configured"
+    queue_ids: list[str]
+    removed: list[str] = []

@@ -206,6 +206,24 @@ class RoutingService:
             self._wake.set()
         return restored
 
+    # ------------------------------------------------------------------ configuration
+
+    async def configure_queues(
+        self, specs: Iterable[rt.QueueSpec], *, removed: Iterable[str] = ()
+    ) -> None:
+        """Apply queues added or changed by a configuration publish (already committed) live:
+        contacts waiting in a changed queue are matched anew by its new spec. Published as
+        `routing.queues_configured`."""
+        now = self._clock.now()
+        decisions: list[rt.Decision] = []
+        specs = list(specs)
+        for spec in specs:
+            decisions.extend(self.engine.set_queue(spec, now))
+        configured = ev.QueuesConfigured(
+            queue_ids=[s.id for s in specs], removed=sorted(set(removed))
+        )
+        await self._run(decisions, [_Record(configured)])
+
     # ------------------------------------------------------------------ agents
 
     async def login(

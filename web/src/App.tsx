@@ -10,6 +10,7 @@ import { I18nProvider, pickLanguage, useI18n } from "./i18n";
 import { navigate, usePath } from "./lib/router";
 import { loadText, saveText } from "./lib/storage";
 import { LiveProvider, useLive } from "./live/LiveContext";
+import { AdminPage } from "./pages/AdminPage";
 import { AgentDesktop } from "./pages/AgentDesktop";
 import { LoginPage } from "./pages/LoginPage";
 import { PasswordPage } from "./pages/PasswordPage";
@@ -24,6 +25,7 @@ export function homePath(me: Me): string {
   if (me.user.must_change_password) return "/password";
   if (me.user.roles.includes("agent")) return "/agent";
   if (me.user.roles.includes("supervisor")) return "/wallboard";
+  if (me.user.roles.includes("admin")) return "/admin";
   return "/";
 }
 
@@ -55,6 +57,7 @@ function Header({ me, language, onLanguage, onSignOut }: {
       <nav aria-label={t("app.nav")}>
         {roles.includes("agent") && link("/agent", t("app.nav.desktop"))}
         {roles.includes("supervisor") && link("/wallboard", t("app.nav.wallboard"))}
+        {roles.includes("admin") && link("/admin", t("admin.nav"))}
       </nav>
       <LiveStatus status={live.status} />
       <span className="spacer" />
@@ -74,6 +77,8 @@ function Screen({ api, me, path }: { api: ApiClient; me: Me; path: string }) {
   const roles = me.user.roles;
   if (path === "/agent" && roles.includes("agent")) return <AgentDesktop api={api} username={me.user.username} />;
   if (path === "/wallboard" && roles.includes("supervisor")) return <WallboardPage api={api} />;
+  if ((path === "/admin" || path.startsWith("/admin/")) && roles.includes("admin"))
+    return <AdminPage api={api} path={path} />;
   const home = homePath(me);
   return (
     <main className="centered">

@@ -1,0 +1,1 @@
+"""Prompts administrators manage: uploaded recordings and text spoken by espeak-ng, by name."""
