@@ -170,8 +170,11 @@ async def start_platform(
     """Build and start every live part from the settings (tests may pass their own endpoint and
     media configurations). The database must be migrated and hold a configuration. On a failure,
     what was started is stopped again before the error is raised."""
+    from hotline.agents.api import attach_desk
+    from hotline.agents.service import AgentDesk
     from hotline.api.app import create_api
     from hotline.calls.audio import CallAudio
+    from hotline.calls.browser import BrowserDialer, ChosenPhoneDialer
     from hotline.calls.call import CallConfig
     from hotline.calls.legs import SipPhoneDialer
     from hotline.calls.service import CallService
@@ -286,6 +289,13 @@ async def start_platform(
             music=settings.music_on_hold,
             language=settings.prompt_language,
         )
+        # Each agent's offers ring the phone they chose on the desktop: a registered SIP phone,
+        # or the browser softphone.
+        phones = ChosenPhoneDialer(
+            sip=SipPhoneDialer(endpoint, registrar, media, sdp_address=settings.advertised_address),
+            browser=BrowserDialer(),
+            default=settings.agent_phone,
+        )
         calls = CallService(
             endpoint=endpoint,
             registrar=registrar,
@@ -295,9 +305,7 @@ async def start_platform(
             bus=app.bus,
             clock=app.clock,
             audio=audio,
-            agents=SipPhoneDialer(
-                endpoint, registrar, media, sdp_address=settings.advertised_address
-            ),
+            agents=phones,
             numbers=_number_dialer(
                 settings.callback_route,
                 endpoint,
@@ -319,6 +327,21 @@ async def start_platform(
         await calls.start()
         stages.append(("calls", lambda: calls.close(grace=settings.shutdown_seconds / 2)))
         stages.append(_on_configured(app, calls))
+        # Before the SIP endpoint starts: registrations defer to the desktop for the agents it
+        # took over.
+        desk = AgentDesk(
+            routing=routing,
+            phones=phones,
+            sessions=app.sessions,
+            clock=app.clock,
+            bus=app.bus,
+            specs=specs,
+            queue_names=names,
+            timezone=settings.timezone,
+            calls=calls,
+        )
+        desk.start()
+        stages.append(("agent desk", desk.close))
 
         try:
             await endpoint.start()
@@ -346,6 +369,7 @@ async def start_platform(
         if http:
             api = create_api(_live_state(platform, names))
             attach_live(api, live)
+            attach_desk(api, desk)
             mount_web_app(api)
             server = HttpServer(
                 api,

@@ -8,7 +8,7 @@
   folder; the row says what it is and who made it).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-16
 """
 
