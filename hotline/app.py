@@ -293,7 +293,7 @@ async def start_platform(
         # or the browser softphone.
         phones = ChosenPhoneDialer(
             sip=SipPhoneDialer(endpoint, registrar, media, sdp_address=settings.advertised_address),
-            browser=BrowserDialer(),
+            browser=BrowserDialer(media),
             default=settings.agent_phone,
         )
         calls = CallService(

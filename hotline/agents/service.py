@@ -480,7 +480,11 @@ class AgentDesk:
     async def open_softphone(self, *, session: AsyncSession, user: SignedInUser, sdp: str) -> str:
         """The page's browser leg: its SDP offer in, the answer out."""
         await _let_go(session)
-        return await self.phones.browser.open_softphone(user.username, sdp=sdp)
+        return await self.phones.browser.open_softphone(
+            user.username,
+            sdp=sdp,
+            on_lost=lambda: self._check_reachable(user.id, user.username),
+        )
 
     async def close_softphone(self, *, session: AsyncSession, user: SignedInUser) -> None:
         await _let_go(session)

@@ -6,11 +6,12 @@ the call layer rings, and the live events feed turns it into `contact.offered` f
 page, which rings and answers with `POST /api/v1/agent/offer/accept`. So `ring` only waits for
 that accept, then answers the offer on the agent's browser leg.
 
-The browser leg itself (a WebRTC endpoint of a media worker, offered by the page with
-`POST /api/v1/agent/softphone` and kept up while the page is open) is media work that is not
-here yet: `_connect_browser` and `_answer_on_softphone` are the seam where it plugs in. Until it
-does they raise `SoftphoneUnavailable`, so no browser agent is ever reachable and none is offered
-a contact: audio is never pretended.
+The browser leg itself is a WebRTC endpoint of a media worker (`MediaEngine.allocate_webrtc`),
+offered by the page with `POST /api/v1/agent/softphone` and kept up while the page is open: it
+outlives calls. Each answered offer is a `BrowserLeg` on that same endpoint, which the call layer
+bridges and, at the call's end, only unbridges (`owns_endpoint` is False). When the endpoint
+ends (the browser's connection failed or closed), the agent's softphone is gone: a call on it
+sees its agent leg end, and the desk is told (`on_lost`) so a ready agent becomes not ready.
 
 `ChosenPhoneDialer` is the dialer the call layer is given: it rings whichever phone each agent
 chose on the desktop (`sip` or `webrtc`, a default from the settings until they choose), and
@@ -23,11 +24,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from hotline.calls.legs import AgentDialer, Leg, LegFailed
+from hotline.calls.legs import AgentDialer, KeyHandler, Leg, LegFailed
 from hotline.core.errors import Conflict, HotlineError
+from hotline.telephony.media.engine import (
+    EndpointEnded,
+    EndpointInfo,
+    MediaEngine,
+    MediaEvent,
+    Unsubscribe,
+)
+from hotline.telephony.media.errors import MediaError, WebRtcOfferRejected
+from hotline.telephony.media.g711 import Codec as MediaCodec
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +51,7 @@ the bus a moment before the call layer starts ringing, and a quick agent may be 
 
 
 class SoftphoneUnavailable(HotlineError):
-    """The browser softphone cannot be connected (its media part is not available yet)."""
+    """The browser softphone cannot be connected (no media for it, or its offer was refused)."""
 
     code = "softphone_unavailable"
     http_status = 503
@@ -62,13 +73,68 @@ class _Ringing:
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+LostHandler = Callable[[], Awaitable[None]]
+
+ENDED_BY_HANGUP = "local-hangup"
+
+
+class BrowserLeg:
+    """One call's use of an agent's softphone: the agent's persistent endpoint, which the call
+    layer bridges and unbridges but never releases (`owns_endpoint`)."""
+
+    kind = "webrtc"
+    owns_endpoint = False
+
+    def __init__(self, endpoint: EndpointInfo, media: MediaEngine) -> None:
+        self.endpoint = endpoint
+        self.codec = endpoint.codec or MediaCodec.PCMU
+        self.on_key: KeyHandler | None = None  # the browser's keys come as RTP events
+        self._media = media
+        self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    @property
+    def ended(self) -> asyncio.Future[str]:
+        return self._ended
+
+    @property
+    def active(self) -> bool:
+        return not self._ended.done()
+
+    def end(self, reason: str) -> None:
+        if not self._ended.done():
+            self._ended.set_result(reason)
+
+    async def hangup(self) -> None:
+        """Stop relaying the call's audio to the agent; the softphone itself stays up."""
+        if self._ended.done():
+            return
+        self.end(ENDED_BY_HANGUP)
+        with contextlib.suppress(MediaError):
+            await self._media.unbridge(self.endpoint.endpoint_id)
+
+    def __repr__(self) -> str:
+        return f"<BrowserLeg endpoint {self.endpoint.endpoint_id}>"
+
+
+@dataclass
+class _Softphone:
+    """An agent's open softphone: its endpoint, the call leg on it now, who to tell it is lost."""
+
+    endpoint: EndpointInfo
+    on_lost: LostHandler | None = None
+    leg: BrowserLeg | None = None
+
+
 class BrowserDialer:
     """See the module docstring. One offer at a time rings per agent (the router offers an agent
     one contact at a time)."""
 
-    def __init__(self) -> None:
-        self._softphones: set[str] = set()  # usernames with a browser leg up
+    def __init__(self, media: MediaEngine) -> None:
+        self._media = media
+        self._softphones: dict[str, _Softphone] = {}  # username -> its browser leg
         self._ringing: dict[str, _Ringing] = {}
+        self._unsubscribe: Unsubscribe | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ AgentDialer
 
@@ -140,42 +206,103 @@ class BrowserDialer:
             raise NoOfferRinging("nothing is ringing for you", username=username) from None
         await asyncio.shield(ringing.answered)
 
-    async def open_softphone(self, username: str, *, sdp: str) -> str:
+    async def open_softphone(
+        self, username: str, *, sdp: str, on_lost: LostHandler | None = None
+    ) -> str:
         """Connect the agent's browser leg from the page's SDP offer; returns the SDP answer.
-        A page that opens again replaces its earlier leg."""
+        A page that opens again replaces its earlier leg. `on_lost` is awaited when the leg
+        ends by itself (the browser's connection failed or closed)."""
         answer = await self._connect_browser(username, sdp=sdp)
-        self._softphones.add(username)
+        self._softphones[username].on_lost = on_lost
         return answer
 
     async def close_softphone(self, username: str) -> bool:
         """The page closed its softphone (or went away); False when none was open."""
         if username not in self._softphones:
             return False
-        self._softphones.discard(username)
-        ringing = self._ringing.pop(username, None)
-        if ringing is not None and not ringing.accepted.done():
-            ringing.accepted.set_exception(LegFailed(480, "The softphone closed"))
+        self._stop_ringing(username)
         with contextlib.suppress(HotlineError):
             await self._disconnect_browser(username)
         return True
 
-    # ------------------------------------------------------------------ the media seam
+    def _stop_ringing(self, username: str) -> None:
+        ringing = self._ringing.pop(username, None)
+        if ringing is not None and not ringing.accepted.done():
+            ringing.accepted.set_exception(LegFailed(480, "The softphone closed"))
+
+    async def close(self) -> None:
+        """Release every softphone (the server stops)."""
+        for username in list(self._softphones):
+            await self.close_softphone(username)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # ------------------------------------------------------------------ the media
 
     async def _connect_browser(self, username: str, *, sdp: str) -> str:
-        """Allocate the agent's WebRTC endpoint on a media worker and answer the page's offer."""
-        raise SoftphoneUnavailable(
-            "the browser softphone is not available on this server yet; use a SIP phone",
-            phone="webrtc",
-        )
+        """Allocate the agent's WebRTC endpoint on a media worker and answer the page's offer
+        (the agent's earlier endpoint, if any, is released first)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self._media.subscribe(self._on_media)
+        await self._disconnect_browser(username)
+        try:
+            info, answer = await self._media.allocate_webrtc(sdp, group=f"agent:{username}")
+        except WebRtcOfferRejected:
+            raise  # the page's offer is at fault, not the server
+        except MediaError as exc:
+            raise SoftphoneUnavailable(exc.message, phone="webrtc") from exc
+        self._softphones[username] = _Softphone(info)
+        return answer
 
     async def _answer_on_softphone(self, username: str, *, group: str) -> Leg:
         """The agent's browser leg as the call's agent leg (bridged by the call layer)."""
-        raise SoftphoneUnavailable(
-            "the browser softphone is not available on this server yet", phone="webrtc"
-        )
+        softphone = self._softphones.get(username)
+        if softphone is None:
+            raise SoftphoneUnavailable("the softphone closed", phone="webrtc")
+        if softphone.leg is not None and softphone.leg.active:
+            raise SoftphoneUnavailable("the softphone is on another call", phone="webrtc")
+        softphone.leg = BrowserLeg(softphone.endpoint, self._media)
+        return softphone.leg
 
     async def _disconnect_browser(self, username: str) -> None:
-        """Release the agent's WebRTC endpoint."""
+        """Release the agent's WebRTC endpoint (a call on it sees its agent leg end)."""
+        softphone = self._softphones.pop(username, None)
+        if softphone is None:
+            return
+        if softphone.leg is not None:
+            softphone.leg.end("softphone closed")
+        with contextlib.suppress(MediaError):
+            await self._media.release(softphone.endpoint.endpoint_id)
+
+    def _on_media(self, event: MediaEvent) -> None:
+        if not isinstance(event, EndpointEnded):
+            return
+        for username, softphone in list(self._softphones.items()):
+            if softphone.endpoint.endpoint_id == event.endpoint_id:
+                log.info("softphone of %s ended: %s", username, event.reason)
+                self._spawn(self._lost(username, softphone, event.reason))
+
+    async def _lost(self, username: str, softphone: _Softphone, reason: str) -> None:
+        """The browser is gone: drop its endpoint and tell the desk."""
+        if self._softphones.get(username) is not softphone:
+            return  # replaced or closed meanwhile
+        self._stop_ringing(username)
+        del self._softphones[username]
+        if softphone.leg is not None:
+            softphone.leg.end(reason)
+        with contextlib.suppress(MediaError):
+            await self._media.release(softphone.endpoint.endpoint_id)
+        if softphone.on_lost is not None:
+            try:
+                await softphone.on_lost()
+            except Exception:
+                log.exception("telling the desk the softphone of %s ended", username)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 class ChosenPhoneDialer:

@@ -51,6 +51,7 @@ from hotline.routing import types as rt
 from hotline.routing.service import RoutingService
 from hotline.telephony.media.engine import MediaEngine
 from hotline.telephony.media.errors import MediaError
+from hotline.telephony.media.stats import LegQuality
 from hotline.telephony.sip.endpoint import mask_user
 
 if TYPE_CHECKING:
@@ -1082,7 +1083,15 @@ class LiveCall:
         """A leg nobody needs any more (answered too late): hang it up and free its endpoint."""
         await leg.hangup()
         with contextlib.suppress(MediaError):
-            await self.ctx.media.release(leg.endpoint.endpoint_id)
+            await self._free(leg)
+
+    async def _free(self, leg: Leg) -> LegQuality | None:
+        """Release the leg's endpoint; one the leg does not own (an agent's softphone, which
+        outlives calls) is only unbridged."""
+        if not leg.owns_endpoint:
+            await self.ctx.media.unbridge(leg.endpoint.endpoint_id)
+            return None
+        return await self.ctx.media.release(leg.endpoint.endpoint_id)
 
     async def _rung(self, message: Rung) -> None:
         ring = self._ring
@@ -1515,7 +1524,7 @@ class LiveCall:
             except MediaError as exc:
                 log.error("call %s: recording lost: %s", self.contact_id, exc.message)
         try:
-            quality = await self.ctx.media.release(endpoint_id)
+            quality = await self._free(leg)
         except MediaError:
             quality = None
         if quality is not None:
@@ -1570,7 +1579,7 @@ class LiveCall:
             await self._hang_up_caller()
         else:
             with contextlib.suppress(MediaError):
-                await self.ctx.media.release(leg.endpoint.endpoint_id)
+                await self._free(leg)
 
     async def _caller_left(self, why: str) -> None:
         """The caller hung up (or their leg failed): what that means depends on where they were."""

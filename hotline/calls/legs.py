@@ -5,8 +5,8 @@ play to, bridge and record; a future that says when the party is gone; `hangup`)
 set up differs, and is behind two more small interfaces:
 - `AgentDialer` rings an agent. `SipPhoneDialer` INVITEs the agent's registered SIP phones (every
   phone the agent registered rings; the first to answer takes the call). The browser softphone
-  (a WebRTC leg) comes in the next issue as another `AgentDialer`, so the call layer does not
-  change when it arrives;
+  (hotline/calls/browser.py) is another `AgentDialer`: its legs share the agent's persistent
+  WebRTC endpoint, so they say `owns_endpoint = False` and the call only unbridges them;
 - `NumberDialer` calls a phone number out (callbacks, transfers to external numbers): through a
   carrier trunk, or a SIP URI template in tests and demos.
 
@@ -57,8 +57,9 @@ class LegFailed(HotlineError):
 class Leg(Protocol):
     """One party's audio path: a media endpoint and the signalling that holds it up."""
 
-    kind: str  # "sip" (a "webrtc" leg comes with the browser softphone)
+    kind: str  # "sip", or "webrtc" (the browser softphone, hotline/calls/browser.py)
     endpoint: EndpointInfo
+    owns_endpoint: bool  # False: the endpoint outlives the call (unbridged, never released)
     codec: MediaCodec  # what the party's audio is encoded in (prompts are played in it)
     on_key: KeyHandler | None  # keys that come by signalling (SIP INFO) rather than RTP
 
@@ -111,6 +112,7 @@ class SipLeg:
     SIP INFO are handed to `on_key` like RTP keys."""
 
     kind = "sip"
+    owns_endpoint = True
 
     def __init__(
         self,

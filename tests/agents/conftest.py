@@ -2,8 +2,8 @@
 
 - `desk` (each database): the API harness (tests/api/harness.py) with a live `AgentDesk` on its
   router, which is started (the desk drives it) on a manual clock with no timers running. No
-  phone registers to a harness and the softphone has no media yet, so no agent's phone can ring
-  here: tests that need a ready agent log them in on the router itself, as a phone's
+  phone registers to a harness and its softphone's media engine is not started, so no agent's
+  phone can ring here: tests that need a ready agent log them in on the router itself, as a phone's
   registration would;
 - `desk_on(hotline)`: the desk wired into a running platform (tests/calls) the way the
   composition root wires it, served by the platform's own HTTP server, with `signed_in` browsers
@@ -38,12 +38,13 @@ __all__ = ["api_fixture", "prompt_cache"]
 @pytest_asyncio.fixture(loop_scope="function")
 async def desk(api: ApiHarness) -> AsyncIterator[AgentDesk]:
     registrar = Registrar(RegistrarConfig(require_auth=False), authenticator=None)
-    unstarted = SipPhoneDialer(Endpoint(), registrar, LocalMediaEngine(MediaConfig()))
+    unstarted_media = LocalMediaEngine(MediaConfig())
+    unstarted = SipPhoneDialer(Endpoint(), registrar, unstarted_media)
     routing = api.live.routing
     await routing.start(run_timers=False)
     agent_desk = AgentDesk(
         routing=routing,
-        phones=ChosenPhoneDialer(sip=unstarted, browser=BrowserDialer()),
+        phones=ChosenPhoneDialer(sip=unstarted, browser=BrowserDialer(unstarted_media)),
         sessions=api.sessions,
         clock=api.clock,
         bus=InProcessBus(),
@@ -70,7 +71,7 @@ async def desk_on(h: Hotline) -> AsyncIterator[AgentDesk]:
         sip=SipPhoneDialer(
             platform.endpoint, platform.registrar, platform.media, sdp_address="127.0.0.1"
         ),
-        browser=BrowserDialer(),
+        browser=BrowserDialer(platform.media),
     )
     names = {queue_id: queue_id.title() for queue_id in platform.specs}
     agent_desk = AgentDesk(
@@ -90,6 +91,7 @@ async def desk_on(h: Hotline) -> AsyncIterator[AgentDesk]:
         yield agent_desk
     finally:
         await agent_desk.close()
+        await phones.browser.close()
 
 
 @asynccontextmanager

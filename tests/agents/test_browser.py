@@ -1,4 +1,4 @@
-"""The browser softphone's dialer while the server has no browser media: never reachable, a ring
+"""The browser softphone's dialer while the server has no media running: never reachable, a ring
 fails at once with 480 (the call layer then declines the offer), an accept finds nothing, and each
 agent's chosen phone is kept (a default until they choose)."""
 
@@ -8,10 +8,12 @@ import pytest
 
 from hotline.calls.browser import BrowserDialer, ChosenPhoneDialer, SoftphoneUnavailable
 from hotline.calls.legs import LegFailed
+from hotline.telephony.media.config import MediaConfig
+from hotline.telephony.media.engine import LocalMediaEngine
 
 
 async def test_a_browser_agent_without_an_open_softphone_cannot_be_rung() -> None:
-    browser = BrowserDialer()
+    browser = BrowserDialer(LocalMediaEngine(MediaConfig()))  # not started: no worker
     with pytest.raises(SoftphoneUnavailable):
         await browser.open_softphone("agent01", sdp="v=0\r\n")
     assert not browser.reachable("agent01")
@@ -24,7 +26,8 @@ async def test_a_browser_agent_without_an_open_softphone_cannot_be_rung() -> Non
 
 
 async def test_the_chosen_phone_decides_which_dialer_an_agent_is_reached_by() -> None:
-    sip, browser = BrowserDialer(), BrowserDialer()
+    media = LocalMediaEngine(MediaConfig())
+    sip, browser = BrowserDialer(media), BrowserDialer(media)
     phones = ChosenPhoneDialer(sip=sip, browser=browser, default="webrtc")
     assert phones.phone("agent01") == "webrtc"
     phones.choose("agent01", "sip")

@@ -1,0 +1,132 @@
+"""The browser softphone on a running platform: an agent signs in over loopback HTTP, opens the
+softphone with an offer made by aiortc playing the browser, chooses it and goes ready. SIPp
+callers pick the help topic; the offer is accepted from the desktop, audio flows both ways
+(counted at the caller's RTP peer and at the aiortc peer), the desktop's hang-up ends the call,
+and the agent's leg stays up for the next call. When the browser goes away the agent is set not
+ready."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from hotline.contacts.models import WrapUpCode
+from hotline.routing.types import AgentState
+from hotline.telephony.media.browser_peer import BrowserPeer
+from hotline.telephony.media.peer import RtpPeer
+from tests.agents.conftest import signed_in
+from tests.calls import scenarios
+from tests.calls.conftest import Hotline, eventually, running_hotline
+
+PCMU = 0
+EVENTS = 101  # telephone-event, as the test callers offer it
+
+
+def _heard(peer: RtpPeer | BrowserPeer, payload: bytes) -> int:
+    return sum(1 for r in peer.received if r.packet.payload == payload * 160)
+
+
+async def _reserved(h: Hotline) -> bool:
+    return (await h.agent_state("agent01"))[0] is AgentState.RESERVED
+
+
+async def _busy(h: Hotline) -> bool:
+    return (await h.agent_state("agent01"))[0] is AgentState.BUSY
+
+
+async def _a_call_through_the_softphone(
+    h: Hotline, browser_http: httpx.AsyncClient, phone: BrowserPeer, mark: bytes, name: str
+) -> None:
+    """One caller picks the help topic, the agent accepts on the softphone, both hear each
+    other, and the agent hangs up from the desktop."""
+    caller_audio = await RtpPeer.open()
+    caller = await h.call(
+        scenarios.caller(
+            h.folder(name), end="await_bye", media_port=caller_audio.address[1], name=name
+        )
+    )
+    assert await caller_audio.wait_for(lambda: len(caller_audio.received) > 5, 10)
+    caller_audio.target = caller_audio.received[0].source
+    await caller_audio.send_digits("1", EVENTS)  # the menu's "1": the help queue
+
+    await eventually(lambda: _reserved(h), 10, "the offer reached agent01")
+    accepted = await browser_http.post("/api/v1/agent/offer/accept")
+    assert accepted.status_code == 204, accepted.text
+    await eventually(lambda: _busy(h), 10, "agent01 on the call")
+
+    # Both ways: the caller's audio reaches the browser, the browser's reaches the caller.
+    await caller_audio.send_audio(mark * 8000, PCMU)
+    assert await phone.wait_for(lambda: _heard(phone, mark) > 20, 5)
+    back = bytes([mark[0] + 1])
+    await phone.send_audio(back * 8000)
+    assert await caller_audio.wait_for(lambda: _heard(caller_audio, back) > 20, 5)
+
+    hung_up = await browser_http.post("/api/v1/agent/call/hangup")
+    assert hung_up.status_code == 204, hung_up.text
+    result = await h.finish(caller, name)
+    assert result.returncode == 0, result.explain()  # it got Hotline's BYE
+    contact = await h.ended()
+    assert contact.outcome == "handled"
+    assert dict(await h.log(contact.id))["call.ended"] == {
+        "by": "agent",
+        "reason": "hung up from the agent desktop",
+    }
+    caller_audio.close()
+
+
+async def test_an_agent_takes_two_calls_on_one_browser_softphone_leg(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with (
+        # The platform's own desk: its softphones are the ones the call layer rings.
+        running_hotline(tmp_path, prompt_cache, http=True, http_cookie_secure=False) as h,
+        signed_in(h, "agent01") as browser_http,
+    ):
+        async with h.sessions() as session, session.begin():
+            session.add(WrapUpCode(id="advice", name="Advice given"))
+        routing = h.platform.routing
+        routing.engine.set_queue(  # wrap-up ends by the desktop, not by its timer
+            replace(h.platform.specs["help"], wrap_up_seconds=120), h.platform.app.clock.now()
+        )
+        phone = BrowserPeer(codecs=("PCMU", "telephone-event"))
+        try:
+            chosen = await browser_http.post("/api/v1/agent/phone", json={"phone": "webrtc"})
+            assert chosen.json() == {"phone": "webrtc", "reachable": False}
+            opened = await browser_http.post(
+                "/api/v1/agent/softphone", json={"sdp": await phone.offer()}
+            )
+            assert opened.status_code == 200, opened.text
+            await phone.accept(opened.json()["sdp"])
+            assert await phone.connected()
+            ready = await browser_http.post("/api/v1/agent/state", json={"state": "ready"})
+            assert ready.status_code == 200, ready.text
+            me = (await browser_http.get("/api/v1/agent/me")).json()
+            assert (me["state"], me["phone"], me["reachable"]) == ("ready", "webrtc", True)
+
+            await _a_call_through_the_softphone(h, browser_http, phone, b"\x44", "first")
+            assert (await h.agent_state("agent01"))[0] is AgentState.WRAP_UP
+            me = (await browser_http.get("/api/v1/agent/me")).json()
+            assert me["reachable"] is True  # the leg outlived the call
+            wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
+            assert wrapped.status_code == 204, wrapped.text
+            assert (await h.agent_state("agent01"))[0] is AgentState.READY
+
+            # The second call is answered on the same leg: no new offer from the page.
+            await _a_call_through_the_softphone(h, browser_http, phone, b"\x54", "second")
+            wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
+            assert wrapped.status_code == 204, wrapped.text
+            assert (await h.agent_state("agent01"))[0] is AgentState.READY
+
+            # The browser goes away: its leg ends, and the ready agent is set not ready.
+            await phone.close()
+            assert await eventually(lambda: _not_ready_unreachable(h), 40, "agent01 set not ready")
+            me = (await browser_http.get("/api/v1/agent/me")).json()
+            assert me["reachable"] is False
+        finally:
+            await phone.close()
+
+
+async def _not_ready_unreachable(h: Hotline) -> bool:
+    return await h.agent_state("agent01") == (AgentState.NOT_READY, "phone_unreachable")
