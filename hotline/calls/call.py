@@ -341,6 +341,7 @@ class LiveCall:
         # expected, and their quality is still recorded when the hang-up comes back.
         self._ending: dict[int, tuple[str, _Party | None]] = {}
         self._lost: dict[int, str] = {}  # why a leg we ended for the party was lost
+        self._borrowed: set[str] = set()  # endpoints of legs that do not own them (softphones)
         self._callback: dict[str, Any] = {}
         self._attempts = 0
         self._external_number = ""
@@ -468,6 +469,8 @@ class LiveCall:
     def _attach(self, leg: Leg) -> None:
         endpoint_id = leg.endpoint.endpoint_id
         self.ctx.bind_endpoint(endpoint_id, self)
+        if not leg.owns_endpoint:
+            self._borrowed.add(endpoint_id)
         leg.on_key = lambda digit: self.post(Key(endpoint_id, digit))
         leg.ended.add_done_callback(
             lambda future: self.post(
@@ -1652,6 +1655,8 @@ class LiveCall:
     # ------------------------------------------------------------------ failures, shutdown
 
     async def _media_lost(self, endpoint_id: str, reason: str) -> None:
+        if endpoint_id in self._borrowed:
+            return  # an agent's softphone went away: its leg's `ended` says so, as a hang-up
         log.error("call %s: media endpoint lost (%s)", self.contact_id, reason)
         await self._fail(reason)
 

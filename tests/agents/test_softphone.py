@@ -7,6 +7,9 @@ ready."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,15 +35,47 @@ async def _reserved(h: Hotline) -> bool:
     return (await h.agent_state("agent01"))[0] is AgentState.RESERVED
 
 
+@asynccontextmanager
+async def _agent_on_the_softphone(
+    tmp_path: Path, prompt_cache: Path
+) -> AsyncIterator[tuple[Hotline, httpx.AsyncClient, BrowserPeer]]:
+    """A running platform, agent01 signed in and ready on a softphone played by aiortc. The
+    platform's own desk serves the page: its softphones are the ones the call layer rings."""
+    async with (
+        running_hotline(tmp_path, prompt_cache, http=True, http_cookie_secure=False) as h,
+        signed_in(h, "agent01") as browser_http,
+    ):
+        phone = BrowserPeer(codecs=("PCMU", "telephone-event"))
+        try:
+            await _ready_on_the_softphone(browser_http, phone)
+            yield h, browser_http, phone
+        finally:
+            await phone.close()
+
+
+async def _ready_on_the_softphone(browser_http: httpx.AsyncClient, phone: BrowserPeer) -> None:
+    """The page chooses the softphone, opens it with the browser's offer, and goes ready."""
+    chosen = await browser_http.post("/api/v1/agent/phone", json={"phone": "webrtc"})
+    assert chosen.json() == {"phone": "webrtc", "reachable": False}
+    opened = await browser_http.post("/api/v1/agent/softphone", json={"sdp": await phone.offer()})
+    assert opened.status_code == 200, opened.text
+    await phone.accept(opened.json()["sdp"])
+    assert await phone.connected()
+    ready = await browser_http.post("/api/v1/agent/state", json={"state": "ready"})
+    assert ready.status_code == 200, ready.text
+    me = (await browser_http.get("/api/v1/agent/me")).json()
+    assert (me["state"], me["phone"], me["reachable"]) == ("ready", "webrtc", True)
+
+
 async def _busy(h: Hotline) -> bool:
     return (await h.agent_state("agent01"))[0] is AgentState.BUSY
 
 
-async def _a_call_through_the_softphone(
-    h: Hotline, browser_http: httpx.AsyncClient, phone: BrowserPeer, mark: bytes, name: str
-) -> None:
-    """One caller picks the help topic, the agent accepts on the softphone, both hear each
-    other, and the agent hangs up from the desktop."""
+async def _answered_on_the_softphone(
+    h: Hotline, browser_http: httpx.AsyncClient, name: str
+) -> tuple[asyncio.subprocess.Process, RtpPeer]:
+    """A SIPp caller (heard and speaking through an RTP peer) picks the help topic, and the
+    agent accepts the offer from the desktop."""
     caller_audio = await RtpPeer.open()
     caller = await h.call(
         scenarios.caller(
@@ -55,6 +90,15 @@ async def _a_call_through_the_softphone(
     accepted = await browser_http.post("/api/v1/agent/offer/accept")
     assert accepted.status_code == 204, accepted.text
     await eventually(lambda: _busy(h), 10, "agent01 on the call")
+    return caller, caller_audio
+
+
+async def _a_call_through_the_softphone(
+    h: Hotline, browser_http: httpx.AsyncClient, phone: BrowserPeer, mark: bytes, name: str
+) -> None:
+    """One caller picks the help topic, the agent accepts on the softphone, both hear each
+    other, and the agent hangs up from the desktop."""
+    caller, caller_audio = await _answered_on_the_softphone(h, browser_http, name)
 
     # Both ways: the caller's audio reaches the browser, the browser's reaches the caller.
     await caller_audio.send_audio(mark * 8000, PCMU)
@@ -79,54 +123,51 @@ async def _a_call_through_the_softphone(
 async def test_an_agent_takes_two_calls_on_one_browser_softphone_leg(
     tmp_path: Path, prompt_cache: Path
 ) -> None:
-    async with (
-        # The platform's own desk: its softphones are the ones the call layer rings.
-        running_hotline(tmp_path, prompt_cache, http=True, http_cookie_secure=False) as h,
-        signed_in(h, "agent01") as browser_http,
-    ):
+    async with _agent_on_the_softphone(tmp_path, prompt_cache) as (h, browser_http, phone):
         async with h.sessions() as session, session.begin():
             session.add(WrapUpCode(id="advice", name="Advice given"))
         routing = h.platform.routing
         routing.engine.set_queue(  # wrap-up ends by the desktop, not by its timer
             replace(h.platform.specs["help"], wrap_up_seconds=120), h.platform.app.clock.now()
         )
-        phone = BrowserPeer(codecs=("PCMU", "telephone-event"))
-        try:
-            chosen = await browser_http.post("/api/v1/agent/phone", json={"phone": "webrtc"})
-            assert chosen.json() == {"phone": "webrtc", "reachable": False}
-            opened = await browser_http.post(
-                "/api/v1/agent/softphone", json={"sdp": await phone.offer()}
-            )
-            assert opened.status_code == 200, opened.text
-            await phone.accept(opened.json()["sdp"])
-            assert await phone.connected()
-            ready = await browser_http.post("/api/v1/agent/state", json={"state": "ready"})
-            assert ready.status_code == 200, ready.text
-            me = (await browser_http.get("/api/v1/agent/me")).json()
-            assert (me["state"], me["phone"], me["reachable"]) == ("ready", "webrtc", True)
+        await _a_call_through_the_softphone(h, browser_http, phone, b"\x44", "first")
+        assert (await h.agent_state("agent01"))[0] is AgentState.WRAP_UP
+        me = (await browser_http.get("/api/v1/agent/me")).json()
+        assert me["reachable"] is True  # the leg outlived the call
+        wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
+        assert wrapped.status_code == 204, wrapped.text
+        assert (await h.agent_state("agent01"))[0] is AgentState.READY
 
-            await _a_call_through_the_softphone(h, browser_http, phone, b"\x44", "first")
-            assert (await h.agent_state("agent01"))[0] is AgentState.WRAP_UP
-            me = (await browser_http.get("/api/v1/agent/me")).json()
-            assert me["reachable"] is True  # the leg outlived the call
-            wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
-            assert wrapped.status_code == 204, wrapped.text
-            assert (await h.agent_state("agent01"))[0] is AgentState.READY
+        # The second call is answered on the same leg: no new offer from the page.
+        await _a_call_through_the_softphone(h, browser_http, phone, b"\x54", "second")
+        wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
+        assert wrapped.status_code == 204, wrapped.text
+        assert (await h.agent_state("agent01"))[0] is AgentState.READY
 
-            # The second call is answered on the same leg: no new offer from the page.
-            await _a_call_through_the_softphone(h, browser_http, phone, b"\x54", "second")
-            wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
-            assert wrapped.status_code == 204, wrapped.text
-            assert (await h.agent_state("agent01"))[0] is AgentState.READY
-
-            # The browser goes away: its leg ends, and the ready agent is set not ready.
-            await phone.close()
-            assert await eventually(lambda: _not_ready_unreachable(h), 40, "agent01 set not ready")
-            me = (await browser_http.get("/api/v1/agent/me")).json()
-            assert me["reachable"] is False
-        finally:
-            await phone.close()
+        # The browser goes away: its leg ends, and the ready agent is set not ready.
+        await phone.close()
+        assert await eventually(lambda: _not_ready_unreachable(h), 40, "agent01 set not ready")
+        me = (await browser_http.get("/api/v1/agent/me")).json()
+        assert me["reachable"] is False
 
 
 async def _not_ready_unreachable(h: Hotline) -> bool:
     return await h.agent_state("agent01") == (AgentState.NOT_READY, "phone_unreachable")
+
+
+async def test_a_browser_that_goes_away_mid_call_is_the_agent_hanging_up(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with _agent_on_the_softphone(tmp_path, prompt_cache) as (h, browser_http, phone):
+        caller, caller_audio = await _answered_on_the_softphone(h, browser_http, "caller")
+
+        await phone.close()  # the tab is closed mid-call
+        result = await h.finish(caller, "caller")
+        assert result.returncode == 0, result.explain()  # it got Hotline's BYE
+        contact = await h.ended()
+        assert contact.outcome == "handled"  # the agent left; no media failure
+        ended = dict(await h.log(contact.id))["call.ended"]
+        assert ended["by"] == "agent"
+        me = (await browser_http.get("/api/v1/agent/me")).json()
+        assert me["reachable"] is False
+        caller_audio.close()
