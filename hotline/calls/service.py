@@ -57,6 +57,7 @@ from hotline.contacts.service import append_event, create_contact
 from hotline.core.clock import Clock
 from hotline.core.errors import NotFound
 from hotline.core.events import Event, EventBus, Unsubscribe
+from hotline.db.engine import read_sessions
 from hotline.ivr.service import FlowDirectory
 from hotline.routing import events as rev
 from hotline.routing import types as rt
@@ -112,9 +113,11 @@ class CallService:
         self.clock = clock
         self.audio = audio
         self.config = config
-        self.flows = FlowDirectory(sessions)
-        self.lines = LineDirectory(sessions, default_line=default_line)
-        self.directory = AgentDirectory(sessions)
+        # What a new call looks up only reads: it never waits for the database's writer.
+        reads = read_sessions(sessions)
+        self.flows = FlowDirectory(reads)
+        self.lines = LineDirectory(reads, default_line=default_line)
+        self.directory = AgentDirectory(reads)
         self.presence = AgentPresence(
             registrar=registrar,
             routing=routing,
