@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calls import events as ce
@@ -39,10 +38,11 @@ from hotline.calls.audio import CallAudio, QueuePosition
 from hotline.calls.directory import AgentDirectory, LineDirectory, LineInfo
 from hotline.calls.legs import AgentDialer, Leg, LegFailed, NumberDialer
 from hotline.contacts.models import CallOutcome, Contact
-from hotline.contacts.service import append_event, create_contact
+from hotline.contacts.service import ContactChange
 from hotline.core.clock import Clock
 from hotline.core.errors import Conflict, HotlineError, NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus
+from hotline.core.ids import new_id
 from hotline.ivr import interpreter as ivr
 from hotline.ivr.schemas import DTMF_DIGITS, AttributeValue, Flow, PromptName, PromptRef
 from hotline.ivr.service import FlowDirectory, PublishedFlow
@@ -485,32 +485,10 @@ class LiveCall:
         attributes: dict[str, Any] | None = None,
     ) -> None:
         """Append events to a contact's log (and change its row) in one transaction, then
-        publish them."""
-        logged = []
-        async with self.ctx.sessions() as session, session.begin():
-            if attributes:
-                row = await session.get(Contact, contact_id)
-                if row is not None:
-                    merged = dict(row.attributes or {})
-                    for name, value in attributes.items():
-                        old = merged.get(name)
-                        if isinstance(old, dict) and isinstance(value, dict):
-                            value = {**old, **value}
-                        merged[name] = value
-                    row.attributes = merged
-            if changes:
-                await session.execute(
-                    update(Contact)
-                    .where(Contact.id == contact_id)
-                    .values(**changes)
-                    .execution_options(synchronize_session=False)
-                )
-            for event in events:
-                logged.append(
-                    await append_event(session=session, contact_id=contact_id, event=event)
-                )
-        for entry in logged:
-            await self.ctx.bus.publish(entry.event)
+        publish them: the router's writer, which commits many calls' writes together."""
+        await self.ctx.routing.log(
+            ContactChange(contact_id, events, changes or {}, attributes or None)
+        )
 
     async def _end_contact(self, outcome: str, *, by: str, reason: str) -> None:
         """Write the outcome of a contact the router does not hold (or no longer holds)."""
@@ -1332,17 +1310,17 @@ class LiveCall:
         await self._music()
 
     async def _warm(self, kind: str, target: str, queue_id: str, agent: _Party) -> str:
-        async with self.ctx.sessions() as session, session.begin():
-            contact = await create_contact(
-                session=session,
-                line_id=target if kind == "line" else (self.line.id if self.line else None),
-                caller_number=self.caller_number,
-                direction="consult",
-                attributes={"consult_for": agent.contact_id, "from_agent": agent.agent_id},
-            )
-        consult = _Consult(contact.id, queue_id, kind, target)
+        consult_id = new_id()
+        new = {
+            "line_id": target if kind == "line" else (self.line.id if self.line else None),
+            "caller_number": self.caller_number,
+            "direction": "consult",
+            "attributes": {"consult_for": agent.contact_id, "from_agent": agent.agent_id},
+        }
+        await self.ctx.routing.log(ContactChange(consult_id, new=new))
+        consult = _Consult(consult_id, queue_id, kind, target)
         self.consult = consult
-        self.ctx.bind_contact(contact.id, self)
+        self.ctx.bind_contact(consult_id, self)
         caller = self._caller_ep()
         assert caller is not None
         with contextlib.suppress(MediaError):
@@ -1362,17 +1340,17 @@ class LiveCall:
                 warm=True,
                 stage="started",
                 from_agent=agent.agent_id,
-                consult_contact_id=contact.id,
+                consult_contact_id=consult_id,
             ),
         )
-        routed = await self._route(self.ctx.routing.arrive(contact.id, queue_id))
-        if not routed or not self._in_router(contact.id):
+        routed = await self._route(self.ctx.routing.arrive(consult_id, queue_id))
+        if not routed or not self._in_router(consult_id):
             await self._consult_failed("closed" if routed else "refused")
             raise Conflict(
                 f"the consultation could not be queued in {queue_id!r} (closed?)",
                 queue_id=queue_id,
             )
-        return contact.id
+        return consult_id
 
     async def _consult_answered(self, party: _Party) -> None:
         consult, agent = self.consult, self.agent

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,11 +52,12 @@ from hotline.calls.directory import AgentDirectory, LineDirectory, LineInfo
 from hotline.calls.legs import AgentDialer, NumberDialer, answer_incoming, dialable
 from hotline.calls.presence import AgentPresence
 from hotline.config.service import business_hours, export_config
-from hotline.contacts.models import CallOutcome, Contact
-from hotline.contacts.service import append_event, create_contact
+from hotline.contacts.models import CallOutcome
+from hotline.contacts.service import ContactChange
 from hotline.core.clock import Clock
 from hotline.core.errors import NotFound
 from hotline.core.events import Event, EventBus, Unsubscribe
+from hotline.core.ids import new_id
 from hotline.db.engine import read_sessions
 from hotline.ivr.service import FlowDirectory
 from hotline.routing import events as rev
@@ -453,31 +454,21 @@ class CallService:
         self, call: IncomingCall, line: LineInfo | None, caller_number: str | None
     ) -> str:
         """The contact, and `contact.arrived` in its log, committed before any answer."""
-        async with self.sessions() as session, session.begin():
-            contact = await create_contact(
-                session=session,
-                line_id=line.id if line is not None else None,
-                caller_number=caller_number,
-            )
-            logged = await append_event(
-                session=session,
-                contact_id=contact.id,
-                event=ce.CallArrived(
-                    line_id=line.id if line is not None else None,
-                    dialled=call.called.user,
-                    trunk=call.trunk,
-                    sip_user=call.user,
-                ),
-            )
-        await self.bus.publish(logged.event)
+        contact_id = new_id()
+        line_id = line.id if line is not None else None
+        arrived = ce.CallArrived(
+            line_id=line_id, dialled=call.called.user, trunk=call.trunk, sip_user=call.user
+        )
+        new = {"line_id": line_id, "caller_number": caller_number}
+        await self.routing.log(ContactChange(contact_id, (arrived,), new=new))
         log.info(
             "call %s from %s on line %s: contact %s",
             call.call_id,
             mask_user(caller_number),
-            line.id if line is not None else "-",
-            contact.id,
+            line_id or "-",
+            contact_id,
         )
-        return contact.id
+        return contact_id
 
     def _count_rejected(self, status: int) -> None:
         self.rejected[status] = self.rejected.get(status, 0) + 1
@@ -497,23 +488,10 @@ class CallService:
         self, contact_id: str, line: LineInfo | None, outcome: str, event: Event
     ) -> None:
         now = self.clock.now()
-        logged = []
-        async with self.sessions() as session, session.begin():
-            for item in (
-                event,
-                rev.ContactEnded(queue_id=None, outcome=outcome, waited=0.0, message=None),
-            ):
-                logged.append(
-                    await append_event(session=session, contact_id=contact_id, event=item)
-                )
-            await session.execute(
-                update(Contact)
-                .where(Contact.id == contact_id)
-                .values(
-                    state=rt.ContactState.ENDED.value,
-                    outcome=outcome,
-                    ended_at=datetime.fromtimestamp(now, UTC),
-                )
-            )
-        for entry in logged:
-            await self.bus.publish(entry.event)
+        ended = rev.ContactEnded(queue_id=None, outcome=outcome, waited=0.0, message=None)
+        changes = {
+            "state": rt.ContactState.ENDED.value,
+            "outcome": outcome,
+            "ended_at": datetime.fromtimestamp(now, UTC),
+        }
+        await self.routing.log(ContactChange(contact_id, (event, ended), changes))

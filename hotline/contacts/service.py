@@ -1,23 +1,30 @@
 """Operations on contacts and their event logs.
 
-A contact's log is append-only and numbered without gaps: `append_event` takes the next `seq` by
-incrementing the contact's `last_seq` in the same statement that locks its row, so concurrent
-appends to one contact queue up instead of colliding. Events are read back as their own typed
-classes (looked up by `type` in the event registry). The caller commits; events are published only
-after that commit."""
+A contact's log is append-only and numbered without gaps: appending takes the next `seq` by
+incrementing the contact's `last_seq` in the same statement that locks its row (and makes the
+changes the events bring to it), so concurrent appends to one contact queue up instead of
+colliding. `write_changes` does that for many contacts at once in few statements (what the
+live call path writes, in group commits). Events are read back as their own typed classes
+(looked up by `type` in the event registry). The caller commits; events are published only after
+that commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.contacts.models import Contact, ContactEvent
 from hotline.core.errors import NotFound
 from hotline.core.events import Event, event_class
 from hotline.core.ids import new_id
+
+# Core tables: the live path's writes skip the ORM's unit of work.
+_contacts = Contact.metadata.tables[Contact.__tablename__]
+_events = ContactEvent.metadata.tables[ContactEvent.__tablename__]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,19 @@ class LoggedEvent:
     contact_id: str
     seq: int
     event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """Events to append to one contact's log and the changes they make to its row (column ->
+    value). `attributes` are merged into the contact's, a dict value into the dict it replaces.
+    `new`: the contact does not exist yet; it is created with these column values."""
+
+    contact_id: str
+    events: Sequence[Event] = ()
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] | None = None
+    new: Mapping[str, Any] | None = None
 
 
 async def create_contact(
@@ -58,32 +78,77 @@ async def create_contact(
 async def append_event(*, session: AsyncSession, contact_id: str, event: Event) -> LoggedEvent:
     """Append `event` to the contact's log and return it with its `seq` (1, 2, 3...). An event
     without a correlation id gets the contact's."""
-    bumped = await session.execute(
-        update(Contact)
-        .where(Contact.id == contact_id)
-        .values(last_seq=Contact.last_seq + 1)
-        .returning(Contact.last_seq, Contact.correlation_id)
-        .execution_options(synchronize_session=False)
-    )
-    row = bumped.one_or_none()
-    if row is None:
-        raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
-    seq, correlation_id = row
-    if event.correlation_id is None:
-        event = event.model_copy(update={"correlation_id": correlation_id})
-    session.add(
-        ContactEvent(
-            id=event.id,
-            contact_id=contact_id,
-            seq=seq,
-            type=event.type,
-            at=event.at,
-            correlation_id=event.correlation_id,
-            payload=event.payload(),
-        )
-    )
-    await session.flush()
-    return LoggedEvent(contact_id=contact_id, seq=seq, event=event)
+    (logged,) = await write_changes(session=session, changes=[ContactChange(contact_id, (event,))])
+    return logged
+
+
+async def write_changes(
+    *, session: AsyncSession, changes: Sequence[ContactChange]
+) -> list[LoggedEvent]:
+    """Apply `changes` in order: one statement per contact change (its row's changes and its
+    log's numbering together; a read first when attributes are merged), then every event in one
+    INSERT. Returns the events as logged, in order. `NotFound` for a contact that does not
+    exist (nothing written then: the caller rolls back)."""
+    logged: list[LoggedEvent] = []
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        count = len(change.events)
+        if change.new is not None:
+            values: dict[str, Any] = {"correlation_id": change.contact_id, "attributes": {}}
+            values.update(change.new)
+            values.update(change.changes)
+            if change.attributes:
+                values["attributes"] = merge_attributes(values["attributes"], change.attributes)
+            values.update(id=change.contact_id, last_seq=count)
+            await session.execute(insert(_contacts), [values])
+            last, correlation_id = count, values["correlation_id"]
+        else:
+            values = dict(change.changes)
+            if change.attributes:
+                current = await session.scalar(
+                    select(_contacts.c.attributes).where(_contacts.c.id == change.contact_id)
+                )
+                values["attributes"] = merge_attributes(current or {}, change.attributes)
+            bumped = await session.execute(
+                update(_contacts)
+                .where(_contacts.c.id == change.contact_id)
+                .values(last_seq=_contacts.c.last_seq + count, **values)
+                .returning(_contacts.c.last_seq, _contacts.c.correlation_id)
+            )
+            row = bumped.one_or_none()
+            if row is None:
+                raise NotFound(f"no contact {change.contact_id!r}", contact_id=change.contact_id)
+            last, correlation_id = row
+        for seq, event in enumerate(change.events, start=last - count + 1):
+            if event.correlation_id is None:
+                event = event.model_copy(update={"correlation_id": correlation_id})
+            rows.append(
+                {
+                    "id": event.id,
+                    "contact_id": change.contact_id,
+                    "seq": seq,
+                    "type": event.type,
+                    "at": event.at,
+                    "correlation_id": event.correlation_id,
+                    "payload": event.payload(),
+                }
+            )
+            logged.append(LoggedEvent(contact_id=change.contact_id, seq=seq, event=event))
+    if rows:
+        await session.execute(insert(_events), rows)
+    return logged
+
+
+def merge_attributes(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """A contact's attributes with `new` set in them; a dict value is merged into the dict it
+    replaces (`callback`: its number, then its attempts)."""
+    merged = dict(current)
+    for name, value in new.items():
+        old = merged.get(name)
+        if isinstance(old, dict) and isinstance(value, dict):
+            value = {**old, **value}
+        merged[name] = value
+    return merged
 
 
 async def contact_log(
