@@ -10,12 +10,13 @@ that commit."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Update, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hotline.contacts.models import Contact, ContactEvent
 from hotline.core.errors import NotFound
@@ -83,43 +84,55 @@ async def append_event(*, session: AsyncSession, contact_id: str, event: Event) 
 
 
 async def write_changes(
-    *, session: AsyncSession, changes: Sequence[ContactChange]
+    *, session: AsyncSession | AsyncConnection, changes: Sequence[ContactChange]
 ) -> list[LoggedEvent]:
-    """Apply `changes` in order: one statement per contact change (its row's changes and its
-    log's numbering together; a read first when attributes are merged), then every event in one
-    INSERT. Returns the events as logged, in order. `NotFound` for a contact that does not
-    exist (nothing written then: the caller rolls back)."""
+    """Apply `changes` in order, in few statements: one per contact however many changes it
+    has here (its row's changes and its log's numbering together; a read first when attributes
+    are merged), then every event in one INSERT. Returns the events as logged, in order.
+    `NotFound` for a contact that does not exist (the caller rolls back). Statements are built
+    once and reused: this is the live call path's hot loop."""
+    merged: dict[str, _Merged] = {}
+    for change in changes:
+        entry = merged.get(change.contact_id)
+        if entry is None:
+            entry = merged[change.contact_id] = _Merged(change.new)
+        elif change.new is not None:
+            raise ValueError(f"contact {change.contact_id!r} is created after it is changed")
+        entry.count += len(change.events)
+        entry.changes.update(change.changes)
+        if change.attributes:
+            entry.attributes.append(change.attributes)
+    first_seq: dict[str, tuple[int, str]] = {}  # contact -> (seq of its first new event, corr.)
+    for contact_id, entry in merged.items():
+        if entry.new is not None:
+            values: dict[str, Any] = {"correlation_id": contact_id, "attributes": {}}
+            values.update(entry.new)
+            values.update(entry.changes)
+            for attributes in entry.attributes:
+                values["attributes"] = merge_attributes(values["attributes"], attributes)
+            values.update(id=contact_id, last_seq=entry.count)
+            await session.execute(_INSERT_CONTACT, [values])
+            first_seq[contact_id] = (1, values["correlation_id"])
+            continue
+        params = {f"v_{name}": value for name, value in entry.changes.items()}
+        if entry.attributes:
+            current = await session.scalar(_SELECT_ATTRIBUTES, {"contact": contact_id})
+            for attributes in entry.attributes:
+                current = merge_attributes(current or {}, attributes)
+            params["v_attributes"] = current
+        bumped = await session.execute(
+            _bump(tuple(sorted(params))), {"contact": contact_id, "count": entry.count, **params}
+        )
+        row = bumped.one_or_none()
+        if row is None:
+            raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
+        last, correlation_id = row
+        first_seq[contact_id] = (last - entry.count + 1, correlation_id)
     logged: list[LoggedEvent] = []
     rows: list[dict[str, Any]] = []
     for change in changes:
-        count = len(change.events)
-        if change.new is not None:
-            values: dict[str, Any] = {"correlation_id": change.contact_id, "attributes": {}}
-            values.update(change.new)
-            values.update(change.changes)
-            if change.attributes:
-                values["attributes"] = merge_attributes(values["attributes"], change.attributes)
-            values.update(id=change.contact_id, last_seq=count)
-            await session.execute(insert(_contacts), [values])
-            last, correlation_id = count, values["correlation_id"]
-        else:
-            values = dict(change.changes)
-            if change.attributes:
-                current = await session.scalar(
-                    select(_contacts.c.attributes).where(_contacts.c.id == change.contact_id)
-                )
-                values["attributes"] = merge_attributes(current or {}, change.attributes)
-            bumped = await session.execute(
-                update(_contacts)
-                .where(_contacts.c.id == change.contact_id)
-                .values(last_seq=_contacts.c.last_seq + count, **values)
-                .returning(_contacts.c.last_seq, _contacts.c.correlation_id)
-            )
-            row = bumped.one_or_none()
-            if row is None:
-                raise NotFound(f"no contact {change.contact_id!r}", contact_id=change.contact_id)
-            last, correlation_id = row
-        for seq, event in enumerate(change.events, start=last - count + 1):
+        seq, correlation_id = first_seq[change.contact_id]
+        for event in change.events:
             if event.correlation_id is None:
                 event = event.model_copy(update={"correlation_id": correlation_id})
             rows.append(
@@ -134,9 +147,42 @@ async def write_changes(
                 }
             )
             logged.append(LoggedEvent(contact_id=change.contact_id, seq=seq, event=event))
+            seq += 1
+        first_seq[change.contact_id] = (seq, correlation_id)
     if rows:
-        await session.execute(insert(_events), rows)
+        await session.execute(_INSERT_EVENTS, rows)
     return logged
+
+
+@dataclass
+class _Merged:
+    """A contact's changes within one `write_changes`."""
+
+    new: Mapping[str, Any] | None
+    count: int = 0
+    changes: dict[str, Any] = field(default_factory=dict)
+    attributes: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+_INSERT_CONTACT = insert(_contacts)
+_INSERT_EVENTS = insert(_events)
+_SELECT_ATTRIBUTES = select(_contacts.c.attributes).where(_contacts.c.id == bindparam("contact"))
+
+
+@functools.cache
+def _bump(params: tuple[str, ...]) -> Update:
+    """UPDATE a contact's columns (`params`: v_<column>) and move its `last_seq` on by `count`,
+    returning it: one statement object per set of columns, compiled once."""
+    values: dict[str, Any] = {
+        name.removeprefix("v_"): bindparam(name, type_=_contacts.c[name.removeprefix("v_")].type)
+        for name in params
+    }
+    return (
+        update(_contacts)
+        .where(_contacts.c.id == bindparam("contact"))
+        .values(last_seq=_contacts.c.last_seq + bindparam("count"), **values)
+        .returning(_contacts.c.last_seq, _contacts.c.correlation_id)
+    )
 
 
 def merge_attributes(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
