@@ -21,6 +21,7 @@ CANCEL."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import enum
 import logging
@@ -48,6 +49,7 @@ from hotline.ivr.schemas import DTMF_DIGITS, AttributeValue, Flow, PromptName, P
 from hotline.ivr.service import FlowDirectory, PublishedFlow
 from hotline.routing import events as rev
 from hotline.routing import types as rt
+from hotline.routing.engine import RoutingEngine
 from hotline.routing.service import RoutingService
 from hotline.telephony.media.engine import MediaEngine
 from hotline.telephony.media.errors import MediaError
@@ -116,6 +118,33 @@ class CallContext:
     unbind_endpoint: Callable[[str], None]
     bind_contact: Callable[[str, LiveCall], None]
     finished: Callable[[LiveCall], None]
+    lines_waiting: WaitingLines = field(default_factory=lambda: WaitingLines())
+
+
+class WaitingLines:
+    """Who waits in which queue, in order, for announcing callers their place in line. One
+    listing of the router's contacts serves every announcement for `max_age` seconds: listing
+    them all for each announcement costs O(n) each, O(n^2) with many callers, and a place a
+    second old is still right enough to announce."""
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self._max_age = max_age
+        self._at: float | None = None
+        self._lines: dict[str, list[tuple[tuple[int, float], str]]] = {}
+
+    def ahead(self, engine: RoutingEngine, me: rt.ContactSnapshot, now: float) -> int:
+        """How many contacts wait before `me` in its queue (higher priority, then earlier)."""
+        if self._at is None or not 0 <= now - self._at < self._max_age:
+            lines: dict[str, list[tuple[tuple[int, float], str]]] = {}
+            for c in engine.contacts():
+                if c.state is rt.ContactState.WAITING:
+                    place = ((-c.priority, c.arrived), c.contact_id)
+                    lines.setdefault(c.queue_id, []).append(place)
+            for line in lines.values():
+                line.sort()
+            self._lines, self._at = lines, now
+        line = self._lines.get(me.queue_id, [])
+        return bisect.bisect_left(line, ((-me.priority, me.arrived), ""))
 
 
 # ------------------------------------------------------------------------------ messages
@@ -846,17 +875,8 @@ class LiveCall:
             me = engine.contact(self.contact_id)
         except RoutingRejected:
             return None
-        key = (-me.priority, me.arrived)
-        ahead = sum(
-            1
-            for c in engine.contacts()
-            if c.queue_id == me.queue_id
-            and c.state is rt.ContactState.WAITING
-            and c.contact_id != me.contact_id
-            and (-c.priority, c.arrived) < key
-        )
-        position = ahead + 1
         now = self._now()
+        position = self.ctx.lines_waiting.ahead(engine, me, now) + 1
         per_contact = engine.expected_wait(me.queue_id, now) / (
             engine.waiting_count(me.queue_id) + 1
         )

@@ -462,9 +462,12 @@ class CallService:
         new = {"line_id": line_id, "caller_number": caller_number}
         await self.routing.log(ContactChange(contact_id, (arrived,), new=new))
         log.info(
-            "call %s from %s on line %s: contact %s",
+            "call %s from %s to %s (trunk %s, user %s) on line %s: contact %s",
             call.call_id,
             mask_user(caller_number),
+            mask_user(call.called.user),
+            call.trunk or "-",
+            call.user or "-",
             line_id or "-",
             contact_id,
         )
