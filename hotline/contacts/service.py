@@ -1,9 +1,9 @@
 """Operations on contacts and their event logs.
 
-A contact's log is append-only and numbered without gaps: appending takes the next `seq` by
-incrementing the contact's `last_seq` in the same statement that locks its row (and makes the
-changes the events bring to it), so concurrent appends to one contact queue up instead of
-colliding. `write_changes` does that for many contacts at once in few statements (what the
+A contact's log is append-only and numbered without gaps: appending reads the contact's
+`last_seq` with its row locked (FOR UPDATE on PostgreSQL; on SQLite the transaction holds the
+write lock from its start) and moves it on, so concurrent appends to one contact queue up instead
+of colliding. `write_changes` does that for many contacts at once in a few statements (what the
 live call path writes, in group commits). Events are read back as their own typed classes
 (looked up by `type` in the event registry). The caller commits; events are published only after
 that commit."""
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Update, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.contacts.models import Contact, ContactEvent
 from hotline.core.errors import NotFound
@@ -79,18 +80,23 @@ async def create_contact(
 async def append_event(*, session: AsyncSession, contact_id: str, event: Event) -> LoggedEvent:
     """Append `event` to the contact's log and return it with its `seq` (1, 2, 3...). An event
     without a correlation id gets the contact's."""
-    (logged,) = await write_changes(session=session, changes=[ContactChange(contact_id, (event,))])
+    change = ContactChange(contact_id, (event,))
+    (logged,) = await session.run_sync(
+        lambda sync: write_changes(connection=sync.connection(), changes=[change])
+    )
     return logged
 
 
-async def write_changes(
-    *, session: AsyncSession | AsyncConnection, changes: Sequence[ContactChange]
-) -> list[LoggedEvent]:
-    """Apply `changes` in order, in few statements: one per contact however many changes it
-    has here (its row's changes and its log's numbering together; a read first when attributes
-    are merged), then every event in one INSERT. Returns the events as logged, in order.
-    `NotFound` for a contact that does not exist (the caller rolls back). Statements are built
-    once and reused: this is the live call path's hot loop."""
+def write_changes(*, connection: Connection, changes: Sequence[ContactChange]) -> list[LoggedEvent]:
+    """Apply `changes` in order, in a few statements however many contacts they touch: the
+    new contacts inserted; the others' rows read and locked (numbers, attributes) in one
+    SELECT, then updated with one executemany per set of changed columns (their log's
+    numbering included); every event in one INSERT. Returns the events as logged, in order.
+    `NotFound` for a contact that does not exist (the caller rolls back). Few statements keep
+    a group commit short even when hundreds of calls wait for it: this is the live call path's
+    hot loop (and its statements are built once). Synchronous SQLAlchemy: the live writer runs
+    it in one go in the database driver's thread (`hotline.db.engine.write_transaction`); from an
+    async session, use `session.run_sync`."""
     merged: dict[str, _Merged] = {}
     for change in changes:
         entry = merged.get(change.contact_id)
@@ -103,31 +109,47 @@ async def write_changes(
         if change.attributes:
             entry.attributes.append(change.attributes)
     first_seq: dict[str, tuple[int, str]] = {}  # contact -> (seq of its first new event, corr.)
+    inserts: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by columns given
+    existing: list[str] = []
     for contact_id, entry in merged.items():
-        if entry.new is not None:
-            values: dict[str, Any] = {"correlation_id": contact_id, "attributes": {}}
-            values.update(entry.new)
-            values.update(entry.changes)
-            for attributes in entry.attributes:
-                values["attributes"] = merge_attributes(values["attributes"], attributes)
-            values.update(id=contact_id, last_seq=entry.count)
-            await session.execute(_INSERT_CONTACT, [values])
-            first_seq[contact_id] = (1, values["correlation_id"])
+        if entry.new is None:
+            existing.append(contact_id)
             continue
-        params = {f"v_{name}": value for name, value in entry.changes.items()}
-        if entry.attributes:
-            current = await session.scalar(_SELECT_ATTRIBUTES, {"contact": contact_id})
-            for attributes in entry.attributes:
-                current = merge_attributes(current or {}, attributes)
-            params["v_attributes"] = current
-        bumped = await session.execute(
-            _bump(tuple(sorted(params))), {"contact": contact_id, "count": entry.count, **params}
-        )
-        row = bumped.one_or_none()
-        if row is None:
-            raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
-        last, correlation_id = row
-        first_seq[contact_id] = (last - entry.count + 1, correlation_id)
+        values: dict[str, Any] = {"correlation_id": contact_id, "attributes": {}}
+        values.update(entry.new)
+        values.update(entry.changes)
+        for attributes in entry.attributes:
+            values["attributes"] = merge_attributes(values["attributes"], attributes)
+        values.update(id=contact_id, last_seq=entry.count)
+        inserts.setdefault(tuple(sorted(values)), []).append(values)
+        first_seq[contact_id] = (1, values["correlation_id"])
+    for new_rows in inserts.values():
+        connection.execute(_INSERT_CONTACT, new_rows)
+    if existing:
+        current: dict[str, Any] = {}
+        for start in range(0, len(existing), _CHUNK):
+            found = connection.execute(
+                _SELECT_CONTACTS, {"contacts": sorted(existing[start : start + _CHUNK])}
+            )
+            current.update((row.id, row) for row in found)
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by columns changed
+        for contact_id in existing:
+            row = current.get(contact_id)
+            if row is None:
+                raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
+            entry = merged[contact_id]
+            params = {f"v_{name}": value for name, value in entry.changes.items()}
+            if entry.attributes:
+                attributes = row.attributes or {}
+                for more in entry.attributes:
+                    attributes = merge_attributes(attributes, more)
+                params["v_attributes"] = attributes
+            params["v_last_seq"] = row.last_seq + entry.count
+            params["contact"] = contact_id
+            updates.setdefault(tuple(sorted(params)), []).append(params)
+            first_seq[contact_id] = (row.last_seq + 1, row.correlation_id)
+        for names, changed in updates.items():
+            connection.execute(_update(names), changed)
     logged: list[LoggedEvent] = []
     rows: list[dict[str, Any]] = []
     for change in changes:
@@ -150,7 +172,7 @@ async def write_changes(
             seq += 1
         first_seq[change.contact_id] = (seq, correlation_id)
     if rows:
-        await session.execute(_INSERT_EVENTS, rows)
+        connection.execute(_INSERT_EVENTS, rows)
     return logged
 
 
@@ -166,23 +188,26 @@ class _Merged:
 
 _INSERT_CONTACT = insert(_contacts)
 _INSERT_EVENTS = insert(_events)
-_SELECT_ATTRIBUTES = select(_contacts.c.attributes).where(_contacts.c.id == bindparam("contact"))
+# Locks the rows on PostgreSQL (FOR UPDATE, in id order); SQLite's writer already holds its lock.
+_SELECT_CONTACTS = (
+    select(_contacts.c.id, _contacts.c.last_seq, _contacts.c.correlation_id, _contacts.c.attributes)
+    .where(_contacts.c.id.in_(bindparam("contacts", expanding=True)))
+    .order_by(_contacts.c.id)
+    .with_for_update()
+)
+_CHUNK = 500  # contacts per SELECT: well under either database's limit of parameters
 
 
 @functools.cache
-def _bump(params: tuple[str, ...]) -> Update:
-    """UPDATE a contact's columns (`params`: v_<column>) and move its `last_seq` on by `count`,
-    returning it: one statement object per set of columns, compiled once."""
+def _update(params: tuple[str, ...]) -> Update:
+    """UPDATE a contact's columns (`params`: v_<column>, and `contact`, its id): one
+    statement object per set of columns, compiled once, run for many contacts at a time."""
     values: dict[str, Any] = {
         name.removeprefix("v_"): bindparam(name, type_=_contacts.c[name.removeprefix("v_")].type)
         for name in params
+        if name.startswith("v_")
     }
-    return (
-        update(_contacts)
-        .where(_contacts.c.id == bindparam("contact"))
-        .values(last_seq=_contacts.c.last_seq + bindparam("count"), **values)
-        .returning(_contacts.c.last_seq, _contacts.c.correlation_id)
-    )
+    return update(_contacts).where(_contacts.c.id == bindparam("contact")).values(**values)
 
 
 def merge_attributes(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,22 +13,30 @@ SQLite (the embedded default) needs care, because it has one write lock per data
   deferred `BEGIN` (one consistent snapshot; in WAL mode readers never wait for writers) and
   `query_only`, so that a write slipped into a read session fails loudly instead of contending.
 - Every connection turns on foreign keys, WAL and fsync-on-commit.
+- `write_transaction` runs a whole write transaction (synchronous SQLAlchemy code) inside the
+  driver's thread in one hop, instead of one or more hops between the event loop and that
+  thread per statement: on a busy machine every hop waits for both threads to be scheduled, and
+  a group commit of a few dozen statements then took seconds (measured, bench/sip_load.py).
 
 PostgreSQL is used as is (its own row locks and MVCC); `read_sessions` hands back the same
 sessions there."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
+from sqlalchemy import StaticPool, event
+from sqlalchemy import create_engine as _create_sync_engine
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from hotline.core.errors import InvalidConfiguration
 from hotline.core.settings import Settings
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000  # waits for another process's writer (a `hotline` command)
 SQLITE_WRITE_WAIT_SECONDS = 30.0  # a writer of this process waiting its turn: past this, an error
@@ -90,6 +98,54 @@ def read_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionma
         return sessions
     options = {name: value for name, value in sessions.kw.items() if name != "bind"}
     return async_sessionmaker(reader, **options)
+
+
+async def write_transaction(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
+    """Run `work` in one write transaction, committed when it returns, rolled back when it
+    raises. `work` is synchronous SQLAlchemy (it must not touch the event loop's objects). On
+    SQLite it runs in aiosqlite's thread on the driver's connection, BEGIN IMMEDIATE to COMMIT
+    included, holding the engine's one write connection; elsewhere as `AsyncConnection.run_sync`.
+    This is the one bridge into aiosqlite's internals (`_execute`, `_conn`, as SQLAlchemy's own
+    aiosqlite dialect does); without them it falls back to `run_sync`."""
+    async with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            if hasattr(driver, "_execute") and hasattr(driver, "_conn"):
+                return cast(T, await driver._execute(_in_driver_thread, driver, work))
+        async with connection.begin():
+            return await connection.run_sync(work)
+
+
+def _in_driver_thread(driver: Any, work: Callable[[Connection], T]) -> T:
+    """In aiosqlite's thread: the transaction, on a synchronous SQLAlchemy connection over the
+    same sqlite3 connection (autocommit at SQLAlchemy's level: the transaction is ours)."""
+    sqlite = driver._conn
+    sync = _sync_engines.get(driver)
+    if sync is None:
+        sync = _sync_engines[driver] = _create_sync_engine(
+            "sqlite://",
+            creator=lambda: sqlite,
+            poolclass=StaticPool,
+            pool_reset_on_return=None,
+            isolation_level="AUTOCOMMIT",
+        )
+        with sync.connect():
+            pass  # its first connection initialises the dialect and rolls back: not in ours
+    sqlite.execute("BEGIN IMMEDIATE")
+    try:
+        with sync.connect() as connection:
+            result = work(connection)
+            # Inside: closing the SQLAlchemy connection rolls back whatever is still open.
+            sqlite.execute("COMMIT")
+    except BaseException:
+        if sqlite.in_transaction:
+            sqlite.execute("ROLLBACK")
+        raise
+    return result
+
+
+# The synchronous engine over each aiosqlite connection's sqlite3 connection (write_transaction).
+_sync_engines: WeakKeyDictionary[Any, Engine] = WeakKeyDictionary()
 
 
 def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:

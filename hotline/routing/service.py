@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.config.service import export_config, to_routing_specs
 from hotline.contacts.models import Contact
@@ -31,6 +32,7 @@ from hotline.contacts.service import ContactChange, write_changes
 from hotline.core.clock import Clock
 from hotline.core.errors import RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
+from hotline.db.engine import write_transaction
 from hotline.routing import events as ev
 from hotline.routing import types as rt
 from hotline.routing.engine import RoutingEngine
@@ -176,7 +178,7 @@ class RoutingService:
                 )
             )
         if lost:
-            await self._write(session, lost)
+            await session.run_sync(lambda sync: self._write(sync.connection(), lost))
             await session.commit()
         if restored:
             self._wake.set()
@@ -292,8 +294,7 @@ class RoutingService:
         writer = self._tasks[0] if self._tasks else None
         if writer is None or writer.done():
             # No writer (not started, or stopped): a transaction of its own.
-            async with self._engine.begin() as connection:
-                events = await self._write(connection, records)
+            events = await self._transaction(records)
             for event in events:
                 await self._bus.publish(event)
             return
@@ -413,8 +414,7 @@ class RoutingService:
             records = [r for b in batches for r in b.records]
             failed: dict[int, Exception] = {}
             try:
-                async with self._engine.begin() as connection:
-                    events = await self._write(connection, records)
+                events = await self._transaction(records)
             except Exception:
                 # One bad record (a contact row the call layer never created) must not lose the
                 # rest: write them one by one and report the failures.
@@ -440,8 +440,7 @@ class RoutingService:
         failed: dict[int, Exception] = {}
         for record in records:
             try:
-                async with self._engine.begin() as connection:
-                    written = await self._write(connection, [record])
+                written = await self._transaction([record])
             except Exception as exc:
                 log.exception("could not write %s", _describe(record))
                 failed[id(record)] = exc
@@ -449,14 +448,18 @@ class RoutingService:
                 events.extend(written)
         return events, failed
 
-    async def _write(
-        self, session: AsyncSession | AsyncConnection, records: list[_Record]
-    ) -> list[Event]:
+    async def _transaction(self, records: list[_Record]) -> list[Event]:
+        """Write `records` in a transaction of their own (in the driver's thread on SQLite:
+        however many statements, the event loop waits for it once)."""
+        return await write_transaction(self._engine, lambda c: self._write(c, records))
+
+    def _write(self, connection: Connection, records: list[_Record]) -> list[Event]:
         """Write `records` (the caller commits); returns their events as written (those of a
         contact's log carrying the contact's correlation id), in order."""
         logged = iter(
-            await write_changes(
-                session=session, changes=[r for r in records if isinstance(r, ContactChange)]
+            write_changes(
+                connection=connection,
+                changes=[r for r in records if isinstance(r, ContactChange)],
             )
         )
         states = [
@@ -465,7 +468,7 @@ class RoutingService:
             if isinstance(r, ev.AgentStateChanged)
         ]
         if states:
-            await session.execute(_INSERT_AGENT_STATES, states)
+            connection.execute(_INSERT_AGENT_STATES, states)
         events: list[Event] = []
         for record in records:
             if isinstance(record, ContactChange):

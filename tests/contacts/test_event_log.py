@@ -10,11 +10,12 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.contacts.models import Contact, ContactEvent
 from hotline.contacts.service import (
     ContactChange,
+    LoggedEvent,
     append_event,
     contact_log,
     create_contact,
@@ -22,6 +23,7 @@ from hotline.contacts.service import (
 )
 from hotline.core.errors import NotFound
 from hotline.core.events import Event, register
+from hotline.db.engine import write_transaction
 
 
 @register
@@ -160,8 +162,13 @@ async def test_appending_to_an_unknown_contact_is_refused(
             await append_event(session=session, contact_id="nobody", event=CallerSaid(words="?"))
 
 
+async def _write(engine: AsyncEngine, changes: list[ContactChange]) -> list[LoggedEvent]:
+    """As the live writer does: in one write transaction (in the driver's thread on SQLite)."""
+    return await write_transaction(engine, lambda c: write_changes(connection=c, changes=changes))
+
+
 async def test_changes_to_contacts_are_written_together_in_order(
-    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     old = await _contact_saying(sessions, "earlier")
     new = "f" * 32
@@ -171,8 +178,7 @@ async def test_changes_to_contacts_are_written_together_in_order(
         ContactChange(new, (CallerSaid(words="n2"), CallerSaid(words="n3")), {"state": "ended"}),
         ContactChange(old, (CallerSaid(words="o2"),), {"state": "connected"}, {"topic": "b"}),
     ]
-    async with sessions() as session, session.begin():
-        logged = await write_changes(session=session, changes=changes)
+    logged = await _write(engine, changes)
     assert [(e.contact_id, e.seq, e.event.words) for e in logged] == [  # type: ignore[attr-defined]
         (new, 1, "n1"),
         (old, 2, "o1"),
@@ -190,3 +196,18 @@ async def test_changes_to_contacts_are_written_together_in_order(
     )
     assert (rows[new].state, rows[new].correlation_id, rows[new].last_seq) == ("ended", new, 3)
     assert [e.event.words for e in log] == ["n1", "n2", "n3"]  # type: ignore[attr-defined]
+
+
+async def test_a_thousand_contacts_are_changed_in_one_go(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ids = [f"{n:032x}" for n in range(1, 1201)]
+    await _write(engine, [ContactChange(i, (CallerSaid(words="a"),), new={}) for i in ids])
+    logged = await _write(
+        engine, [ContactChange(i, (CallerSaid(words="b"),), {"state": "ended"}) for i in ids]
+    )
+    assert {e.seq for e in logged} == {2}
+    async with sessions() as session:
+        rows = (await session.execute(select(Contact.state, Contact.last_seq))).all()
+    assert sorted(set(rows)) == [("ended", 2)]
+    assert len(rows) == len(ids)
