@@ -1380,6 +1380,7 @@ class Bench:
         planned = sum(s.calls for s in callers)
         start = time.monotonic()
         stage.window = (start + a.call_seconds + 4, start + a.duration)
+        control_ticks = proc_ticks(self.hotline.pid)
         print(
             f"sustained: {a.rate:g} call setups/s for {a.duration:g} s ({planned} calls: half to "
             f"agents, half holding), each call {a.call_seconds:g} s after its answer",
@@ -1393,6 +1394,8 @@ class Bench:
         )
         bridged = self.monitor.peak(*stage.window, "busy")
         self.end(stage, callers, start + a.duration + a.call_seconds + 60)
+        control_ticks_after = proc_ticks(self.hotline.pid)
+        control_seconds = time.monotonic() - start
         self.quality(stage, planned)
         sipp = stage.result["sipp"]
         # The rate achieved: calls answered per second, from the time of each 200 OK, over the
@@ -1432,6 +1435,17 @@ class Bench:
         stage.result["rtp_packets_lost"] = sum(
             v["packets_lost"] for v in stage.result["rtp"].values()
         )
+        # The control process's CPU per call, over the whole stage (every call from its INVITE
+        # to its last write), less what it spends idle (probes, health polls): CPU time, not
+        # wall time, so other processes on the machine hardly change it.
+        if control_ticks is not None and control_ticks_after is not None and successful:
+            used = (control_ticks_after - control_ticks) / CLK_TCK
+            idle_share = self.results.get("idle", {}).get("resources", {}).get("cpu_percent", {})
+            idle = idle_share.get("control", 0.0) / 100.0 * control_seconds
+            stage.result["control_cpu_ms_per_call"] = round(1000.0 * used / successful, 1)
+            stage.result["control_cpu_ms_per_call_net"] = round(
+                1000.0 * max(0.0, used - idle) / successful, 1
+            )
         stage.result["ok"] = (
             failed == 0
             and successful == planned
@@ -1651,6 +1665,12 @@ class Bench:
             f"{_ms(r['setup_max_ms'])}",
             flush=True,
         )
+        if "control_cpu_ms_per_call" in r:
+            print(
+                f"  control process CPU per call: {r['control_cpu_ms_per_call']} ms "
+                f"({r['control_cpu_ms_per_call_net']} ms less its idle use)",
+                flush=True,
+            )
         self.report_sipp(r)
         self.report_log(r)
         self.report_rtp(r)

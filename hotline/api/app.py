@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from hotline.api.deps import LiveState, check_csrf, require_roles
 from hotline.core.errors import HotlineError, NotFound
+from hotline.db.engine import read_sessions
 from hotline.routing.figures import queue_figures
 from hotline.users.models import Role
 
@@ -129,7 +130,8 @@ def create_api(state: LiveState) -> FastAPI:
         """Whether each part answers: 200 when all do, 503 (same body) when one does not."""
         database = "ok"
         try:
-            async with state.sessions() as session:
+            # A read: it never waits behind the calls' writes (a busy Hotline is not a dead one).
+            async with read_sessions(state.sessions)() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # the database's own error types vary by driver
             database = f"error: {type(exc).__name__}"

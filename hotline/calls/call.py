@@ -21,6 +21,7 @@ CANCEL."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import enum
 import logging
@@ -31,7 +32,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calls import events as ce
@@ -39,15 +39,17 @@ from hotline.calls.audio import CallAudio, QueuePosition
 from hotline.calls.directory import AgentDirectory, LineDirectory, LineInfo
 from hotline.calls.legs import AgentDialer, Leg, LegFailed, NumberDialer
 from hotline.contacts.models import CallOutcome, Contact
-from hotline.contacts.service import append_event, create_contact
+from hotline.contacts.service import ContactChange
 from hotline.core.clock import Clock
 from hotline.core.errors import Conflict, HotlineError, NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus
+from hotline.core.ids import new_id
 from hotline.ivr import interpreter as ivr
 from hotline.ivr.schemas import DTMF_DIGITS, AttributeValue, Flow, PromptName, PromptRef
 from hotline.ivr.service import FlowDirectory, PublishedFlow
 from hotline.routing import events as rev
 from hotline.routing import types as rt
+from hotline.routing.engine import RoutingEngine
 from hotline.routing.service import RoutingService
 from hotline.telephony.media.engine import MediaEngine
 from hotline.telephony.media.errors import MediaError
@@ -117,6 +119,33 @@ class CallContext:
     unbind_endpoint: Callable[[str], None]
     bind_contact: Callable[[str, LiveCall], None]
     finished: Callable[[LiveCall], None]
+    lines_waiting: WaitingLines = field(default_factory=lambda: WaitingLines())
+
+
+class WaitingLines:
+    """Who waits in which queue, in order, for announcing callers their place in line. One
+    listing of the router's contacts serves every announcement for `max_age` seconds: listing
+    them all for each announcement costs O(n) each, O(n^2) with many callers, and a place a
+    second old is still right enough to announce."""
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self._max_age = max_age
+        self._at: float | None = None
+        self._lines: dict[str, list[tuple[tuple[int, float], str]]] = {}
+
+    def ahead(self, engine: RoutingEngine, me: rt.ContactSnapshot, now: float) -> int:
+        """How many contacts wait before `me` in its queue (higher priority, then earlier)."""
+        if self._at is None or not 0 <= now - self._at < self._max_age:
+            lines: dict[str, list[tuple[tuple[int, float], str]]] = {}
+            for c in engine.contacts():
+                if c.state is rt.ContactState.WAITING:
+                    place = ((-c.priority, c.arrived), c.contact_id)
+                    lines.setdefault(c.queue_id, []).append(place)
+            for line in lines.values():
+                line.sort()
+            self._lines, self._at = lines, now
+        line = self._lines.get(me.queue_id, [])
+        return bisect.bisect_left(line, ((-me.priority, me.arrived), ""))
 
 
 # ------------------------------------------------------------------------------ messages
@@ -489,32 +518,10 @@ class LiveCall:
         attributes: dict[str, Any] | None = None,
     ) -> None:
         """Append events to a contact's log (and change its row) in one transaction, then
-        publish them."""
-        logged = []
-        async with self.ctx.sessions() as session, session.begin():
-            if attributes:
-                row = await session.get(Contact, contact_id)
-                if row is not None:
-                    merged = dict(row.attributes or {})
-                    for name, value in attributes.items():
-                        old = merged.get(name)
-                        if isinstance(old, dict) and isinstance(value, dict):
-                            value = {**old, **value}
-                        merged[name] = value
-                    row.attributes = merged
-            if changes:
-                await session.execute(
-                    update(Contact)
-                    .where(Contact.id == contact_id)
-                    .values(**changes)
-                    .execution_options(synchronize_session=False)
-                )
-            for event in events:
-                logged.append(
-                    await append_event(session=session, contact_id=contact_id, event=event)
-                )
-        for entry in logged:
-            await self.ctx.bus.publish(entry.event)
+        publish them: the router's writer, which commits many calls' writes together."""
+        await self.ctx.routing.log(
+            ContactChange(contact_id, events, changes or {}, attributes or None)
+        )
 
     async def _end_contact(self, outcome: str, *, by: str, reason: str) -> None:
         """Write the outcome of a contact the router does not hold (or no longer holds)."""
@@ -872,17 +879,8 @@ class LiveCall:
             me = engine.contact(self.contact_id)
         except RoutingRejected:
             return None
-        key = (-me.priority, me.arrived)
-        ahead = sum(
-            1
-            for c in engine.contacts()
-            if c.queue_id == me.queue_id
-            and c.state is rt.ContactState.WAITING
-            and c.contact_id != me.contact_id
-            and (-c.priority, c.arrived) < key
-        )
-        position = ahead + 1
         now = self._now()
+        position = self.ctx.lines_waiting.ahead(engine, me, now) + 1
         per_contact = engine.expected_wait(me.queue_id, now) / (
             engine.waiting_count(me.queue_id) + 1
         )
@@ -1344,17 +1342,17 @@ class LiveCall:
         await self._music()
 
     async def _warm(self, kind: str, target: str, queue_id: str, agent: _Party) -> str:
-        async with self.ctx.sessions() as session, session.begin():
-            contact = await create_contact(
-                session=session,
-                line_id=target if kind == "line" else (self.line.id if self.line else None),
-                caller_number=self.caller_number,
-                direction="consult",
-                attributes={"consult_for": agent.contact_id, "from_agent": agent.agent_id},
-            )
-        consult = _Consult(contact.id, queue_id, kind, target)
+        consult_id = new_id()
+        new = {
+            "line_id": target if kind == "line" else (self.line.id if self.line else None),
+            "caller_number": self.caller_number,
+            "direction": "consult",
+            "attributes": {"consult_for": agent.contact_id, "from_agent": agent.agent_id},
+        }
+        await self.ctx.routing.log(ContactChange(consult_id, new=new))
+        consult = _Consult(consult_id, queue_id, kind, target)
         self.consult = consult
-        self.ctx.bind_contact(contact.id, self)
+        self.ctx.bind_contact(consult_id, self)
         caller = self._caller_ep()
         assert caller is not None
         with contextlib.suppress(MediaError):
@@ -1374,17 +1372,17 @@ class LiveCall:
                 warm=True,
                 stage="started",
                 from_agent=agent.agent_id,
-                consult_contact_id=contact.id,
+                consult_contact_id=consult_id,
             ),
         )
-        routed = await self._route(self.ctx.routing.arrive(contact.id, queue_id))
-        if not routed or not self._in_router(contact.id):
+        routed = await self._route(self.ctx.routing.arrive(consult_id, queue_id))
+        if not routed or not self._in_router(consult_id):
             await self._consult_failed("closed" if routed else "refused")
             raise Conflict(
                 f"the consultation could not be queued in {queue_id!r} (closed?)",
                 queue_id=queue_id,
             )
-        return contact.id
+        return consult_id
 
     async def _consult_answered(self, party: _Party) -> None:
         consult, agent = self.consult, self.agent

@@ -1,13 +1,14 @@
 """What the call path looks up while a call is set up: which line a dialled number is, and who an
 agent is (router id, SIP user name, skills).
 
-Both read the database when asked (the tables are small and indexed) and keep no copy that could
-go stale, except the agents' id/username pairs, which only change with a new configuration and
-are re-read when a name is missing."""
+Lines only change with a new configuration: they are read again when the copy is older than a
+couple of seconds (a new call must not cost a database round trip for them). The agents'
+id/username pairs are re-read when a name is missing."""
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,10 +47,16 @@ class LineDirectory:
     line. None: no line, the call is refused (404)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, default_line: str | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        default_line: str | None = None,
+        ttl: float = 2.0,
     ) -> None:
         self._sessions = sessions
         self._default = default_line
+        self._ttl = ttl
+        self._lines: tuple[float, list[LineInfo]] | None = None  # (read at, lines)
 
     async def match(self, dialled: str | None) -> LineInfo | None:
         lines = await self.all()
@@ -72,13 +79,16 @@ class LineDirectory:
         return None
 
     async def get(self, line_id: str) -> LineInfo | None:
-        async with self._sessions() as session:
-            row = await session.get(Line, line_id)
-            return None if row is None else _info(row)
+        return next((line for line in await self.all() if line.id == line_id), None)
 
     async def all(self) -> list[LineInfo]:
+        now = time.monotonic()
+        if self._lines is not None and now - self._lines[0] < self._ttl:
+            return self._lines[1]
         async with self._sessions() as session:
-            return [_info(row) for row in (await session.scalars(select(Line))).all()]
+            lines = [_info(row) for row in (await session.scalars(select(Line))).all()]
+        self._lines = (now, lines)
+        return lines
 
 
 def _info(row: Line) -> LineInfo:

@@ -9,11 +9,13 @@ phones' registrations (`AgentPresence`) and takes transfer commands (from tests 
 agent desktop next).
 
 A caller's call is never lost silently: a refused INVITE still gets a contact with outcome
-`rejected` and the reason; once answered, every path ends in an outcome written by the router or
-by the call (`CallOutcome`). The one exception is overload: past `max_calls`, INVITEs are refused
-with 503 + Retry-After by the SIP endpoint before anything is written, on purpose: writing a row
-per refused call is extra load exactly when the system is overloaded, and the carrier, told 503,
-routes the call elsewhere. Those refusals are counted (`/api/v1/health`)."""
+`rejected` and the reason (so does one that fails inside Hotline once its contact exists: it is
+refused with 500, or 503 when the database failed); once answered, every path ends in an
+outcome written by the router or by the call (`CallOutcome`). The one exception is overload:
+past `max_calls`, INVITEs are refused with 503 + Retry-After by the SIP endpoint before anything
+is written, on purpose: writing a row per refused call is extra load exactly when the system is
+overloaded, and the carrier, told 503, routes the call elsewhere. Those refusals are counted
+(`/api/v1/health`)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calls import events as ce
@@ -49,11 +52,13 @@ from hotline.calls.directory import AgentDirectory, LineDirectory, LineInfo
 from hotline.calls.legs import AgentDialer, NumberDialer, answer_incoming, dialable
 from hotline.calls.presence import AgentPresence
 from hotline.config.service import business_hours, export_config
-from hotline.contacts.models import CallOutcome, Contact
-from hotline.contacts.service import append_event, create_contact
+from hotline.contacts.models import CallOutcome
+from hotline.contacts.service import ContactChange
 from hotline.core.clock import Clock
 from hotline.core.errors import NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
+from hotline.core.ids import new_id
+from hotline.db.engine import read_sessions
 from hotline.ivr.service import FlowDirectory
 from hotline.routing import events as rev
 from hotline.routing import types as rt
@@ -109,9 +114,11 @@ class CallService:
         self.clock = clock
         self.audio = audio
         self.config = config
-        self.flows = FlowDirectory(sessions)
-        self.lines = LineDirectory(sessions, default_line=default_line)
-        self.directory = AgentDirectory(sessions)
+        # What a new call looks up only reads: it never waits for the database's writer.
+        reads = read_sessions(sessions)
+        self.flows = FlowDirectory(reads)
+        self.lines = LineDirectory(reads, default_line=default_line)
+        self.directory = AgentDirectory(reads)
         self.presence = AgentPresence(
             registrar=registrar,
             routing=routing,
@@ -343,12 +350,32 @@ class CallService:
             return
         dialled = call.called.user
         caller_user = call.caller.uri.user if call.caller.uri is not None else None
-        caller_number = dialable(caller_user) if caller_user else None
-        line = await self.lines.match(dialled)
-        contact_id = await self._arrived(call, line, caller_number or None)
-        if line is None:
-            await self._refuse(call, contact_id, 404, "No line for this number")
+        caller_number = (dialable(caller_user) if caller_user else None) or None
+        try:
+            line = await self.lines.match(dialled)
+            contact_id = await self._arrived(call, line, caller_number)
+        except Exception:
+            # No contact could be written (the database failed): nothing to record it in, so
+            # say so in the log and let the carrier try again later or elsewhere.
+            log.exception("call %s: refused, its contact could not be created", call.call_id)
+            self._count_rejected(503)
+            call.reject(503, headers=[("Retry-After", str(self.endpoint.config.retry_after))])
             return
+        # From here the contact exists: whatever fails, the INVITE gets a final answer and the
+        # contact an outcome (never `waiting` forever with only `contact.arrived` in its log).
+        try:
+            if line is None:
+                await self._refuse(call, contact_id, 404, "No line for this number")
+                return
+            await self._take(call, contact_id, line, caller_number)
+        except Exception as exc:
+            log.exception("call %s: failed once contact %s existed", call.call_id, contact_id)
+            await self._failed(call, contact_id, exc)
+
+    async def _take(
+        self, call: IncomingCall, contact_id: str, line: LineInfo, caller_number: str | None
+    ) -> None:
+        """Answer the call on a media endpoint and hand it to its `LiveCall` (IVR or queue)."""
         published = await self.flows.for_new_call(line.id)
         try:
             leg = await answer_incoming(
@@ -372,51 +399,92 @@ class CallService:
             log.error("no media for an inbound call: %s", exc.message)
             await self._refuse(call, contact_id, 503, "No media resources")
             return
-        assert self._ctx is not None
-        live = LiveCall(
-            self._ctx,
-            contact_id,
-            line=line,
-            caller_number=caller_number or None,
-            arrived=self.clock.now(),
-            caller=leg,
-            flow=published,
-        )
-        self._run_call(live)
+        try:
+            assert self._ctx is not None
+            live = LiveCall(
+                self._ctx,
+                contact_id,
+                line=line,
+                caller_number=caller_number,
+                arrived=self.clock.now(),
+                caller=leg,
+                flow=published,
+            )
+            self._run_call(live)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await leg.hangup()
+            raise
         live.post(Start())
+
+    async def _failed(self, call: IncomingCall, contact_id: str, exc: Exception) -> None:
+        """An unexpected failure once the contact existed. Not answered yet: the INVITE is
+        refused (503 with Retry-After when the database failed, which is usually passing, so the
+        carrier may try again or elsewhere; 500 otherwise) and the contact ends `rejected`.
+        Already answered, refused or cancelled: the contact gets the outcome that matches."""
+        status = call.final_status
+        try:
+            if status is None:
+                if isinstance(exc, SQLAlchemyError | OSError | TimeoutError):
+                    await self._refuse(call, contact_id, 503, "Service Unavailable")
+                else:
+                    await self._refuse(call, contact_id, 500, "Server Internal Error")
+            elif status == 487:
+                await self._end(
+                    contact_id,
+                    None,
+                    CallOutcome.IVR_ABANDONED.value,
+                    ce.CallEnded(by="caller", reason="cancelled before the answer"),
+                )
+            elif status >= 300:  # the refusal went out, its record did not
+                await self._end(
+                    contact_id,
+                    None,
+                    CallOutcome.REJECTED.value,
+                    ce.CallRejected(status=status, reason="refused"),
+                )
+            else:
+                await self._end(
+                    contact_id,
+                    None,
+                    rt.Outcome.CANCELLED.value,
+                    ce.CallEnded(by="hotline", reason="internal error while setting up the call"),
+                )
+        except Exception:
+            # The database itself failing: the contact stays open until the next start, which
+            # ends it as `cancelled` (`RoutingService.restore`).
+            log.exception(
+                "call %s: the outcome of contact %s was not written", call.call_id, contact_id
+            )
 
     async def _arrived(
         self, call: IncomingCall, line: LineInfo | None, caller_number: str | None
     ) -> str:
         """The contact, and `contact.arrived` in its log, committed before any answer."""
-        async with self.sessions() as session, session.begin():
-            contact = await create_contact(
-                session=session,
-                line_id=line.id if line is not None else None,
-                caller_number=caller_number,
-            )
-            logged = await append_event(
-                session=session,
-                contact_id=contact.id,
-                event=ce.CallArrived(
-                    line_id=line.id if line is not None else None,
-                    dialled=call.called.user,
-                    trunk=call.trunk,
-                    sip_user=call.user,
-                ),
-            )
-        await self.bus.publish(logged.event)
+        contact_id = new_id()
+        line_id = line.id if line is not None else None
+        arrived = ce.CallArrived(
+            line_id=line_id, dialled=call.called.user, trunk=call.trunk, sip_user=call.user
+        )
+        new = {"line_id": line_id, "caller_number": caller_number}
+        await self.routing.log(ContactChange(contact_id, (arrived,), new=new))
         log.info(
-            "call %s from %s on line %s: contact %s",
+            "call %s from %s to %s (trunk %s, user %s) on line %s: contact %s",
             call.call_id,
             mask_user(caller_number),
-            line.id if line is not None else "-",
-            contact.id,
+            mask_user(call.called.user),
+            call.trunk or "-",
+            call.user or "-",
+            line_id or "-",
+            contact_id,
         )
-        return contact.id
+        return contact_id
+
+    def _count_rejected(self, status: int) -> None:
+        self.rejected[status] = self.rejected.get(status, 0) + 1
 
     async def _refuse(self, call: IncomingCall, contact_id: str, status: int, reason: str) -> None:
-        self.rejected[status] = self.rejected.get(status, 0) + 1
+        self._count_rejected(status)
         headers = [("Retry-After", str(self.endpoint.config.retry_after))] if status == 503 else []
         call.reject(status, reason, headers=headers)
         await self._end(
@@ -430,26 +498,13 @@ class CallService:
         self, contact_id: str, line: LineInfo | None, outcome: str, event: Event
     ) -> None:
         now = self.clock.now()
-        logged = []
-        async with self.sessions() as session, session.begin():
-            for item in (
-                event,
-                rev.ContactEnded(queue_id=None, outcome=outcome, waited=0.0, message=None),
-            ):
-                logged.append(
-                    await append_event(session=session, contact_id=contact_id, event=item)
-                )
-            await session.execute(
-                update(Contact)
-                .where(Contact.id == contact_id)
-                .values(
-                    state=rt.ContactState.ENDED.value,
-                    outcome=outcome,
-                    ended_at=datetime.fromtimestamp(now, UTC),
-                )
-            )
-        for entry in logged:
-            await self.bus.publish(entry.event)
+        ended = rev.ContactEnded(queue_id=None, outcome=outcome, waited=0.0, message=None)
+        changes = {
+            "state": rt.ContactState.ENDED.value,
+            "outcome": outcome,
+            "ended_at": datetime.fromtimestamp(now, UTC),
+        }
+        await self.routing.log(ContactChange(contact_id, (event, ended), changes))
 
     # ------------------------------------------------------------------ the agent desktop
 

@@ -5,29 +5,34 @@ published on the bus and handed to the call layer.
 Writes go through one writer task with group commit: whatever commands arrive while a transaction
 is being committed are written together in the next one, in order. A command returns once its
 records are durable ("durable before acknowledged": a caller hears "we will call you back" only
-after the callback is committed). On start the router is rebuilt from the database: queues and
-agents' skills from the configuration, waiting callbacks in their original places; contacts whose
-calls died with the previous process are ended with outcome `cancelled`."""
+after the callback is committed). The call layer writes its own facts about contacts (arrivals,
+the IVR's record, who hung up, leg quality) through the same writer (`log`): on SQLite, where
+every commit waits for the disk, one commit then serves many calls.
+
+On start the router is rebuilt from the database: queues and agents' skills from the
+configuration, waiting callbacks in their original places; contacts whose calls died with the
+previous process are ended with outcome `cancelled`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.config.service import export_config, to_routing_specs
 from hotline.contacts.models import Contact
-from hotline.contacts.service import append_event
+from hotline.contacts.service import ContactChange, write_changes
 from hotline.core.clock import Clock
 from hotline.core.errors import InvalidInput, NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
+from hotline.db.engine import write_transaction
 from hotline.routing import events as ev
 from hotline.routing import types as rt
 from hotline.routing.engine import RoutingEngine
@@ -47,14 +52,11 @@ def _dt(at: float) -> datetime:
     return datetime.fromtimestamp(at, UTC)
 
 
-@dataclass
-class _Record:
-    """One thing to write: an event (in a contact's log when `contact_id` is set) and the changes
-    it makes to the contact's row."""
+# One thing to write: a contact's events and row changes, an agent's new state (a row of the
+# state history), or an event that only needs publishing after the batch commits.
+_Record = ContactChange | Event
 
-    event: Event
-    contact_id: str | None = None
-    contact_changes: dict[str, Any] = field(default_factory=dict)
+_INSERT_AGENT_STATES = insert(AgentStateRecord.metadata.tables[AgentStateRecord.__tablename__])
 
 
 @dataclass
@@ -62,6 +64,7 @@ class _Batch:
     records: list[_Record]
     decisions: list[rt.Decision]
     done: asyncio.Future[None]
+    strict: bool = False  # the caller hears of records that could not be written
 
 
 async def load_engine(
@@ -118,7 +121,8 @@ class RoutingService:
     ) -> None:
         self.engine = engine
         self._clock = clock
-        self._sessions = sessions
+        # The writer works on a connection: no ORM session (its unit of work) on the hot path.
+        self._engine: AsyncEngine = sessions.kw["bind"]
         self._bus = bus
         self._handlers: list[DecisionHandler] = []
         self._pending: list[_Batch] = []
@@ -184,14 +188,16 @@ class RoutingService:
                 continue
             waited = now - row.arrived_at.timestamp()
             lost.append(
-                _Record(
-                    ev.ContactEnded(
-                        queue_id=row.queue_id,
-                        outcome=rt.Outcome.CANCELLED.value,
-                        waited=waited,
-                        message="the call was lost when the service restarted",
-                    ),
+                ContactChange(
                     row.id,
+                    (
+                        ev.ContactEnded(
+                            queue_id=row.queue_id,
+                            outcome=rt.Outcome.CANCELLED.value,
+                            waited=waited,
+                            message="the call was lost when the service restarted",
+                        ),
+                    ),
                     {
                         "state": rt.ContactState.ENDED.value,
                         "outcome": rt.Outcome.CANCELLED.value,
@@ -200,7 +206,7 @@ class RoutingService:
                 )
             )
         if lost:
-            await self._write(session, lost)
+            await session.run_sync(lambda sync: self._write(sync.connection(), lost))
             await session.commit()
         if restored:
             self._wake.set()
@@ -222,7 +228,7 @@ class RoutingService:
         configured = ev.QueuesConfigured(
             queue_ids=[s.id for s in specs], removed=sorted(set(removed))
         )
-        await self._run(decisions, [_Record(configured)])
+        await self._run(decisions, [configured])
 
     # ------------------------------------------------------------------ agents
 
@@ -257,7 +263,7 @@ class RoutingService:
                 {"skill": s.skill, "level": s.level, "preference": s.preference} for s in skills
             ],
         )
-        await self._run(decisions, [_Record(changed)])
+        await self._run(decisions, [changed])
 
     async def end_wrap_up(self, agent_id: str) -> None:
         await self._run(self.engine.end_wrap_up(agent_id, self._clock.now()))
@@ -273,9 +279,9 @@ class RoutingService:
         decisions = self.engine.arrive(
             contact_id, queue_id, now, priority=priority, callback=callback
         )
-        queued = _Record(
-            ev.ContactQueued(queue_id=queue_id, priority=priority),
+        queued = ContactChange(
             contact_id,
+            (ev.ContactQueued(queue_id=queue_id, priority=priority),),
             {"queue_id": queue_id, "state": rt.ContactState.WAITING.value},
         )
         await self._run(decisions, [queued])
@@ -284,13 +290,15 @@ class RoutingService:
         now = self._clock.now()
         decisions = self.engine.answer(contact_id, now)
         contact = self.engine.contact(contact_id)
-        answered = _Record(
-            ev.ContactAnswered(
-                queue_id=contact.queue_id,
-                agent_id=contact.agent_id or "",
-                waited=now - contact.arrived,
-            ),
+        answered = ContactChange(
             contact_id,
+            (
+                ev.ContactAnswered(
+                    queue_id=contact.queue_id,
+                    agent_id=contact.agent_id or "",
+                    waited=now - contact.arrived,
+                ),
+            ),
             {"state": _CONNECTED, "answered_at": _dt(now)},
         )
         await self._run(decisions, [answered])
@@ -312,10 +320,10 @@ class RoutingService:
         now = self._clock.now()
         decisions = self.engine.request_callback(contact_id, now)
         contact = self.engine.contact(contact_id)
-        record = _Record(
-            ev.CallbackRequested(queue_id=contact.queue_id),
+        record = ContactChange(
             contact_id,
-            {"attributes": {"callback": {"requested_at": now, "number": number}}},
+            (ev.CallbackRequested(queue_id=contact.queue_id),),
+            attributes={"callback": {"requested_at": now, "number": number}},
         )
         await self._run(decisions, [record])
 
@@ -325,12 +333,12 @@ class RoutingService:
         now = self._clock.now()
         retry_at = None if retry_in is None else now + retry_in
         decisions = self.engine.callback_failed(contact_id, now, retry_at=retry_at)
-        records = []
+        records: list[ContactChange] = []
         if retry_at is not None:
             records.append(
-                _Record(
-                    ev.CallbackRescheduled(retry_at=_dt(retry_at)),
+                ContactChange(
                     contact_id,
+                    (ev.CallbackRescheduled(retry_at=_dt(retry_at)),),
                     {"state": rt.ContactState.WAITING.value, "agent_id": None},
                 )
             )
@@ -339,16 +347,36 @@ class RoutingService:
     async def transfer(self, contact_id: str, queue_id: str) -> None:
         await self._run(self.engine.transfer(contact_id, queue_id, self._clock.now()))
 
+    async def log(self, *changes: ContactChange) -> None:
+        """Write the call layer's own facts about contacts (events in their logs, changes to
+        their rows, a new contact) in the writer's next group commit, in order with the router's
+        records. Returns once they are committed and published; raises what prevented writing
+        one of them (`NotFound` for an unknown contact). Works while the router shuts down."""
+        records: list[_Record] = list(changes)
+        writer = self._tasks[0] if self._tasks else None
+        if writer is None or writer.done():
+            # No writer (not started, or stopped): a transaction of its own.
+            events = await self._transaction(records)
+            for event in events:
+                await self._bus.publish(event)
+            return
+        batch = _Batch(records, [], asyncio.get_running_loop().create_future(), strict=True)
+        self._pending.append(batch)
+        self._have_work.set()
+        await batch.done
+
     async def tick(self) -> None:
         """Fire the engine's timers due by now (the timer task does this by itself)."""
         await self._run(self.engine.advance(self._clock.now()))
 
     # ------------------------------------------------------------------ internals
 
-    async def _run(self, decisions: list[rt.Decision], before: list[_Record] | None = None) -> None:
+    async def _run(
+        self, decisions: list[rt.Decision], before: Sequence[_Record] | None = None
+    ) -> None:
         if self._closing:
             raise RoutingRejected("the router is shutting down")
-        records = list(before or ())
+        records: list[_Record] = list(before or ())
         records.extend(self._records(decisions))
         self._wake.set()  # the engine's next deadline may have moved
         if not records and not decisions:
@@ -363,52 +391,59 @@ class RoutingService:
         for d in decisions:
             if isinstance(d, rt.Offer):
                 out.append(
-                    _Record(
-                        ev.ContactOffered(
-                            queue_id=d.queue_id,
-                            agent_id=d.agent_id,
-                            is_callback=d.is_callback,
-                            deadline=d.deadline,
-                        ),
+                    ContactChange(
                         d.contact_id,
+                        (
+                            ev.ContactOffered(
+                                queue_id=d.queue_id,
+                                agent_id=d.agent_id,
+                                is_callback=d.is_callback,
+                                deadline=d.deadline,
+                            ),
+                        ),
                         {"state": rt.ContactState.OFFERED.value, "agent_id": d.agent_id},
                     )
                 )
             elif isinstance(d, rt.OfferWithdrawn):
                 out.append(
-                    _Record(
-                        ev.OfferWithdrawn(agent_id=d.agent_id, reason=d.reason),
+                    ContactChange(
                         d.contact_id,
+                        (ev.OfferWithdrawn(agent_id=d.agent_id, reason=d.reason),),
                         {"state": rt.ContactState.WAITING.value, "agent_id": None},
                     )
                 )
             elif isinstance(d, rt.ContactMoved):
                 out.append(
-                    _Record(
-                        ev.ContactMoved(
-                            from_queue=d.from_queue, to_queue=d.to_queue, widened=d.widened
-                        ),
+                    ContactChange(
                         d.contact_id,
+                        (
+                            ev.ContactMoved(
+                                from_queue=d.from_queue, to_queue=d.to_queue, widened=d.widened
+                            ),
+                        ),
                         {"queue_id": d.to_queue},
                     )
                 )
             elif isinstance(d, rt.CallbackSuggested):
                 out.append(
-                    _Record(
-                        ev.CallbackSuggested(queue_id=d.queue_id, message=d.message), d.contact_id
+                    ContactChange(
+                        d.contact_id,
+                        (ev.CallbackSuggested(queue_id=d.queue_id, message=d.message),),
                     )
                 )
             elif isinstance(d, rt.ContactEnded):
                 out.append(
-                    _Record(
-                        ev.ContactEnded(
-                            queue_id=d.queue_id,
-                            outcome=d.outcome.value,
-                            waited=d.waited,
-                            message=d.message,
-                            at=_dt(d.at),
-                        ),
+                    ContactChange(
                         d.contact_id,
+                        (
+                            ev.ContactEnded(
+                                queue_id=d.queue_id,
+                                outcome=d.outcome.value,
+                                waited=d.waited,
+                                message=d.message,
+                                at=_dt(d.at),
+                            ),
+                        ),
                         {
                             "state": rt.ContactState.ENDED.value,
                             "outcome": d.outcome.value,
@@ -418,13 +453,11 @@ class RoutingService:
                 )
             elif isinstance(d, rt.AgentStateChanged):
                 out.append(
-                    _Record(
-                        ev.AgentStateChanged(
-                            agent_id=d.agent_id,
-                            state=d.state.value,
-                            reason=d.reason,
-                            at=_dt(d.at),
-                        )
+                    ev.AgentStateChanged(
+                        agent_id=d.agent_id,
+                        state=d.state.value,
+                        reason=d.reason,
+                        at=_dt(d.at),
                     )
                 )
         return out
@@ -432,6 +465,8 @@ class RoutingService:
     async def _writer(self) -> None:
         while True:
             await self._have_work.wait()
+            # Let the tasks that are ready add their work first: more in one commit.
+            await asyncio.sleep(0)
             self._have_work.clear()
             batches, self._pending = self._pending, []
             if not batches:
@@ -439,63 +474,70 @@ class RoutingService:
                     return
                 continue
             records = [r for b in batches for r in b.records]
+            failed: dict[int, Exception] = {}
             try:
-                async with self._sessions() as session:
-                    await self._write(session, records)
-                    await session.commit()
+                events = await self._transaction(records)
             except Exception:
                 # One bad record (a contact row the call layer never created) must not lose the
                 # rest: write them one by one and report the failures.
                 log.exception("routing batch failed; writing its records one by one")
-                await self._write_each(records)
-            for record in records:
-                await self._bus.publish(record.event)
+                events, failed = await self._write_each(records)
+            for event in events:
+                await self._bus.publish(event)
             for batch in batches:
                 for decision in batch.decisions:
                     await self._deliver(decision)
-                if not batch.done.done():
+                if batch.done.done():
+                    continue
+                error = next((failed[id(r)] for r in batch.records if id(r) in failed), None)
+                if batch.strict and error is not None:
+                    batch.done.set_exception(error)
+                else:
                     batch.done.set_result(None)
 
-    async def _write_each(self, records: list[_Record]) -> None:
+    async def _write_each(self, records: list[_Record]) -> tuple[list[Event], dict[int, Exception]]:
+        """Each record in its own transaction: the events written, and the failures by record
+        (by `id`)."""
+        events: list[Event] = []
+        failed: dict[int, Exception] = {}
         for record in records:
             try:
-                async with self._sessions() as session:
-                    await self._write(session, [record])
-                    await session.commit()
-            except Exception:
-                log.exception("could not write %s", record.event.type)
+                written = await self._transaction([record])
+            except Exception as exc:
+                log.exception("could not write %s", _describe(record))
+                failed[id(record)] = exc
+            else:
+                events.extend(written)
+        return events, failed
 
-    async def _write(self, session: AsyncSession, records: list[_Record]) -> None:
+    async def _transaction(self, records: list[_Record]) -> list[Event]:
+        """Write `records` in a transaction of their own (in the driver's thread on SQLite:
+        however many statements, the event loop waits for it once)."""
+        return await write_transaction(self._engine, lambda c: self._write(c, records))
+
+    def _write(self, connection: Connection, records: list[_Record]) -> list[Event]:
+        """Write `records` (the caller commits); returns their events as written (those of a
+        contact's log carrying the contact's correlation id), in order."""
+        logged = iter(
+            write_changes(
+                connection=connection,
+                changes=[r for r in records if isinstance(r, ContactChange)],
+            )
+        )
+        states = [
+            {"user_id": r.agent_id, "state": r.state, "reason": r.reason, "at": r.at}
+            for r in records
+            if isinstance(r, ev.AgentStateChanged)
+        ]
+        if states:
+            connection.execute(_INSERT_AGENT_STATES, states)
+        events: list[Event] = []
         for record in records:
-            event = record.event
-            if record.contact_id is not None:
-                changes = dict(record.contact_changes)
-                attributes = changes.pop("attributes", None)
-                if attributes is not None:
-                    row = await session.get(Contact, record.contact_id)
-                    if row is not None:
-                        row.attributes = {**(row.attributes or {}), **attributes}
-                if changes:
-                    await session.execute(
-                        update(Contact)
-                        .where(Contact.id == record.contact_id)
-                        .values(**changes)
-                        .execution_options(synchronize_session=False)
-                    )
-                logged = await append_event(
-                    session=session, contact_id=record.contact_id, event=event
-                )
-                record.event = logged.event  # now carrying the contact's correlation id
-            elif isinstance(event, ev.AgentStateChanged):
-                session.add(
-                    AgentStateRecord(
-                        user_id=event.agent_id,
-                        state=event.state,
-                        reason=event.reason,
-                        at=event.at,
-                    )
-                )
-        await session.flush()
+            if isinstance(record, ContactChange):
+                events.extend(next(logged).event for _ in record.events)
+            else:
+                events.append(record)
+        return events
 
     async def _deliver(self, decision: rt.Decision) -> None:
         for handler in list(self._handlers):
@@ -518,3 +560,10 @@ class RoutingService:
             deadline = self.engine.next_deadline()
             if deadline is not None and deadline <= self._clock.now():
                 await self.tick()
+
+
+def _describe(record: _Record) -> str:
+    if isinstance(record, ContactChange):
+        kinds = ", ".join(e.type for e in record.events) or "changes"
+        return f"{kinds} of contact {record.contact_id}"
+    return f"{record.type} of agent {getattr(record, 'agent_id', '-')}"

@@ -6,17 +6,24 @@ and shown once; only its digest HA1 values are stored, for MD5 and SHA-256, whic
 registrar needs (RFC 7616 §3.4.2) and cannot be turned back into the password. HA1 binds the
 realm, so the realm is stored too and a lookup for another realm finds nothing.
 
-`SipAccountStore` is the registrar's `CredentialStore` on the database: one indexed query per
-authentication, and an inactive user's account stops working at once."""
+`SipAccountStore` is the registrar's `CredentialStore` on the database, with a small cache: a
+user's HA1 values are kept for `ttl` seconds (10 by default) after they are read, so a phone's
+REGISTER every minute or so, and a burst of them after a restart, costs a dictionary lookup, not
+a database round trip that waits its turn behind the calls' writes. A new password, a removed
+account or a deactivated user therefore take effect within `ttl` (at once for changes made
+through `forget`). Unknown users are not cached: guessing names fills no memory, and a new
+account works at once."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.db.engine import read_sessions
 from hotline.telephony.sip.auth import compute_ha1
 from hotline.users.models import SipCredential, User
 
@@ -62,18 +69,53 @@ async def remove_sip_account(*, session: AsyncSession, user_id: str) -> None:
 
 
 class SipAccountStore:
-    """The SIP registrar's credential store, on the database (`CredentialStore` protocol)."""
+    """The SIP registrar's credential store, on the database (`CredentialStore` protocol), with
+    the cache the module docstring describes. `now` is the monotonic clock (tests pass theirs)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl: float = 10.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = read_sessions(sessions)
+        self._ttl = ttl
+        self._now = now
+        # (username, realm) -> (read at, {algorithm: HA1})
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
 
     async def lookup(self, username: str, *, realm: str, algorithm: str) -> str | None:
-        column = {"MD5": SipCredential.ha1_md5, "SHA-256": SipCredential.ha1_sha256}.get(algorithm)
-        if column is None:
+        if algorithm not in _ALGORITHMS:
             return None
+        key = (username, realm)
+        cached = self._cache.get(key)
+        if cached is not None and self._now() - cached[0] < self._ttl:
+            return cached[1].get(algorithm)
+        read_at = self._now()
         async with self._sessions() as session:
-            return await session.scalar(
-                select(column)
-                .join(User, User.id == SipCredential.user_id)
-                .where(User.username == username, User.active, SipCredential.realm == realm)
-            )
+            row = (
+                await session.execute(
+                    select(SipCredential.ha1_md5, SipCredential.ha1_sha256)
+                    .join(User, User.id == SipCredential.user_id)
+                    .where(User.username == username, User.active, SipCredential.realm == realm)
+                )
+            ).one_or_none()
+        if row is None:
+            self._cache.pop(key, None)
+            return None
+        values: dict[str, str] = {"MD5": row.ha1_md5, "SHA-256": row.ha1_sha256}
+        self._cache[key] = (read_at, values)
+        return values[algorithm]
+
+    def forget(self, username: str | None = None) -> None:
+        """Drop the cached credentials of `username` (everyone's when None): the next
+        authentication reads the database."""
+        if username is None:
+            self._cache.clear()
+            return
+        for key in [k for k in self._cache if k[0] == username]:
+            del self._cache[key]
+
+
+_ALGORITHMS = ("MD5", "SHA-256")

@@ -1,7 +1,7 @@
-"""The platform as operators meet it: overload refused with 503 and Retry-After, the HTTP API,
-the SIP credentials `hotline init` prints registering a phone (and its agent logging in and out
-with it), a crashed media worker ending its calls cleanly, and `hotline serve` starting and
-stopping on a signal."""
+"""The platform as operators meet it: overload refused with 503 and Retry-After, the HTTP API
+(its health check answering while the database's writer is busy), the SIP credentials
+`hotline init` prints registering a phone (and its agent logging in and out with it), a crashed
+media worker ending its calls cleanly, and `hotline serve` starting and stopping on a signal."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 from click.testing import CliRunner, Result
+from sqlalchemy import update
 
 from hotline.app import build_app
 from hotline.cli import cli
@@ -94,6 +95,24 @@ async def test_past_the_maximum_of_calls_an_invite_gets_503_with_retry_after(
                 "details": {"path": "/api/v1/nothing"},
             }
         assert (await h.finish(first, "first")).returncode == 0
+
+
+async def test_the_health_check_answers_while_a_write_holds_the_database(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache, http=True) as h:
+        http = h.platform.http
+        assert http is not None
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{http.port}", timeout=10) as client,
+            h.sessions() as session,
+            session.begin(),
+        ):
+            # A write in progress (a long one, under load): on SQLite it holds the writer.
+            await session.execute(update(User).values(name=User.name))
+            health = await client.get("/api/v1/health")
+        assert health.status_code == 200
+        assert health.json()["database"] == "ok"
 
 
 async def test_the_sip_passwords_init_prints_register_a_phone_and_log_its_agent_in_and_out(

@@ -1,6 +1,7 @@
 """Waiting for an agent: an offer nobody answers goes back to the queue and leaves the agent not
 ready; a caller who hangs up while waiting is an abandon with its wait; one who hangs up in the
-IVR is an IVR abandon; a number no line has is refused, and recorded."""
+IVR is an IVR abandon; a number no line has is refused, and recorded, and so is a call that fails
+inside Hotline once its contact exists."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from hotline.cli import cli
+from hotline.ivr.models import IvrFlowVersion
 from hotline.routing.types import AgentState, ContactState
 from tests.calls import scenarios
 from tests.calls.conftest import SCENARIO_DIR, eventually, running_hotline
@@ -121,3 +124,36 @@ async def test_a_number_no_line_has_is_refused_and_still_recorded(
         log = dict(await h.log(contact.id))
         assert log["call.rejected"]["status"] == 404
         assert log["contact.arrived"]["dialled"] == "5550000"
+
+
+async def test_a_call_that_fails_once_its_contact_exists_is_refused_and_ends_rejected(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(tmp_path, prompt_cache) as h:
+        # The line's current flow is one this Hotline cannot read (say, written by a newer
+        # version): looking it up fails after the contact was created.
+        async with h.sessions() as session, session.begin():
+            await session.execute(
+                update(IvrFlowVersion)
+                .where(IvrFlowVersion.line_id == "city")
+                .values(is_current=False)
+            )
+            session.add(
+                IvrFlowVersion(
+                    line_id="city",
+                    version=99,
+                    name="From the future",
+                    source="",
+                    definition={"steps": "not a flow"},
+                    published_by="tests",
+                    is_current=True,
+                )
+            )
+        caller = await h.call(scenarios.refused_caller(h.folder("caller"), status=500))
+        result = await h.finish(caller, "caller")
+        assert result.returncode == 0, result.explain()
+        contact = await h.ended()
+        assert (contact.outcome, contact.line_id) == ("rejected", "city")
+        log = await h.log(contact.id)
+        assert [kind for kind, _ in log] == ["contact.arrived", "call.rejected", "contact.ended"]
+        assert dict(log)["call.rejected"]["status"] == 500

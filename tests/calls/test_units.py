@@ -1,6 +1,6 @@
 """The call layer's small pure parts: what announcements say, how numbers are dialled and
-matched to lines, trunk settings with secrets from the environment, and the live queue figures
-the HTTP API serves."""
+matched to lines, trunk settings with secrets from the environment, the live queue figures
+the HTTP API serves, and a caller's place in line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calls.audio import QueuePosition, announcement_text
+from hotline.calls.call import WaitingLines
 from hotline.calls.directory import LineDirectory
 from hotline.calls.legs import dialable
 from hotline.config.loader import parse_config
@@ -92,3 +93,28 @@ def test_queue_figures_count_waiting_contacts_agents_by_state_and_todays_service
     assert figures.agents == {"busy": 1}
     assert (figures.offered_today, figures.answered_today) == (2, 1)
     assert figures.service_level_today == 0.5
+
+
+def test_a_callers_place_in_line_counts_who_waits_before_them() -> None:
+    spec = QueueSpec("help", (SkillRequirement("help"),))
+    other = QueueSpec("other", (SkillRequirement("other"),))
+    engine = RoutingEngine([spec, other])
+    engine.arrive("first", "help", 1000.0)
+    engine.arrive("second", "help", 1001.0)
+    engine.arrive("elsewhere", "other", 1001.5)
+    engine.arrive("urgent", "help", 1002.0, priority=5)
+    lines = WaitingLines(max_age=1.0)
+    assert {c: lines.ahead(engine, engine.contact(c), 1003.0) for c in engine_ids(engine)} == {
+        "urgent": 0,
+        "first": 1,
+        "second": 2,
+        "elsewhere": 0,
+    }
+    # One listing serves the announcements of the next second; then the line is read again.
+    engine.abandon("first", 1003.2)
+    assert lines.ahead(engine, engine.contact("second"), 1003.5) == 2
+    assert lines.ahead(engine, engine.contact("second"), 1004.0) == 1
+
+
+def engine_ids(engine: RoutingEngine) -> list[str]:
+    return [c.contact_id for c in engine.contacts()]

@@ -1,5 +1,5 @@
 """A contact's event log on both databases: appended in sequence, read back typed and in order,
-never changed, gone only with its contact."""
+never changed, gone only with its contact; many contacts' changes written together in order."""
 
 from __future__ import annotations
 
@@ -10,12 +10,20 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hotline.contacts.models import Contact, ContactEvent
-from hotline.contacts.service import append_event, contact_log, create_contact
+from hotline.contacts.service import (
+    ContactChange,
+    LoggedEvent,
+    append_event,
+    contact_log,
+    create_contact,
+    write_changes,
+)
 from hotline.core.errors import NotFound
 from hotline.core.events import Event, register
+from hotline.db.engine import write_transaction
 
 
 @register
@@ -35,6 +43,14 @@ async def _new_contact(sessions: async_sessionmaker[AsyncSession]) -> str:
     async with sessions() as session, session.begin():
         contact = await create_contact(session=session, caller_number="+79990001122")
     return contact.id
+
+
+async def _contact_saying(sessions: async_sessionmaker[AsyncSession], words: str) -> str:
+    """A new contact with one event in its log."""
+    contact_id = await _new_contact(sessions)
+    async with sessions() as session, session.begin():
+        await append_event(session=session, contact_id=contact_id, event=CallerSaid(words=words))
+    return contact_id
 
 
 async def test_events_come_back_typed_and_in_the_order_appended(
@@ -112,9 +128,7 @@ async def test_concurrent_appends_to_one_contact_get_distinct_gapless_numbers(
 async def test_a_stored_event_cannot_be_changed(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    contact_id = await _new_contact(sessions)
-    async with sessions() as session, session.begin():
-        await append_event(session=session, contact_id=contact_id, event=CallerSaid(words="hi"))
+    contact_id = await _contact_saying(sessions, "hi")
     async with sessions() as session:
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(
@@ -131,9 +145,7 @@ async def test_a_stored_event_cannot_be_changed(
 
 
 async def test_a_log_goes_with_its_contact(sessions: async_sessionmaker[AsyncSession]) -> None:
-    contact_id = await _new_contact(sessions)
-    async with sessions() as session, session.begin():
-        await append_event(session=session, contact_id=contact_id, event=CallerSaid(words="hi"))
+    contact_id = await _contact_saying(sessions, "hi")
     async with sessions() as session, session.begin():
         await session.execute(delete(Contact).where(Contact.id == contact_id))
     async with sessions() as session:
@@ -148,3 +160,54 @@ async def test_appending_to_an_unknown_contact_is_refused(
     async with sessions() as session:
         with pytest.raises(NotFound):
             await append_event(session=session, contact_id="nobody", event=CallerSaid(words="?"))
+
+
+async def _write(engine: AsyncEngine, changes: list[ContactChange]) -> list[LoggedEvent]:
+    """As the live writer does: in one write transaction (in the driver's thread on SQLite)."""
+    return await write_transaction(engine, lambda c: write_changes(connection=c, changes=changes))
+
+
+async def test_changes_to_contacts_are_written_together_in_order(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    old = await _contact_saying(sessions, "earlier")
+    new = "f" * 32
+    changes = [
+        ContactChange(new, (CallerSaid(words="n1"),), new={"caller_number": "+79990001122"}),
+        ContactChange(old, (CallerSaid(words="o1"),), {"state": "offered"}, {"topic": "a"}),
+        ContactChange(new, (CallerSaid(words="n2"), CallerSaid(words="n3")), {"state": "ended"}),
+        ContactChange(old, (CallerSaid(words="o2"),), {"state": "connected"}, {"topic": "b"}),
+    ]
+    logged = await _write(engine, changes)
+    assert [(e.contact_id, e.seq, e.event.words) for e in logged] == [  # type: ignore[attr-defined]
+        (new, 1, "n1"),
+        (old, 2, "o1"),
+        (new, 2, "n2"),
+        (new, 3, "n3"),
+        (old, 3, "o2"),
+    ]
+    async with sessions() as session:
+        rows = {c.id: c for c in (await session.scalars(select(Contact))).all()}
+        log = await contact_log(session=session, contact_id=new)
+    assert (rows[old].state, rows[old].attributes, rows[old].last_seq) == (
+        "connected",
+        {"topic": "b"},
+        3,
+    )
+    assert (rows[new].state, rows[new].correlation_id, rows[new].last_seq) == ("ended", new, 3)
+    assert [e.event.words for e in log] == ["n1", "n2", "n3"]  # type: ignore[attr-defined]
+
+
+async def test_a_thousand_contacts_are_changed_in_one_go(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ids = [f"{n:032x}" for n in range(1, 1201)]
+    await _write(engine, [ContactChange(i, (CallerSaid(words="a"),), new={}) for i in ids])
+    logged = await _write(
+        engine, [ContactChange(i, (CallerSaid(words="b"),), {"state": "ended"}) for i in ids]
+    )
+    assert {e.seq for e in logged} == {2}
+    async with sessions() as session:
+        rows = (await session.execute(select(Contact.state, Contact.last_seq))).all()
+    assert sorted(set(rows)) == [("ended", 2)]
+    assert len(rows) == len(ids)

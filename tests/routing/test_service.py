@@ -1,22 +1,27 @@
 """The live router on both databases: decisions are written down before they are handed on, the
-contact's row and log follow the call, and a restart gives waiting callbacks their places back."""
+contact's row and log follow the call, and a restart gives waiting callbacks their places back.
+The call layer's own writes share the router's group commits."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.config.loader import parse_config
 from hotline.config.service import import_config
 from hotline.contacts.models import Contact
-from hotline.contacts.service import contact_log, create_contact
+from hotline.contacts.service import ContactChange, contact_log, create_contact
 from hotline.core.clock import ManualClock
+from hotline.core.errors import NotFound
 from hotline.core.events import Event, InProcessBus
+from hotline.routing import events as ev
 from hotline.routing import types as rt
 from hotline.routing.service import RoutingService, agent_skills, load_engine
 from hotline.users.models import AgentStateRecord, User
@@ -232,6 +237,83 @@ async def test_a_decision_for_a_contact_without_a_row_loses_nothing_else(h: Harn
     await h.service.arrive(ghost, "medical")
     await h.service.arrive(real, "medical")
     assert await h.log(real) == ["contact.queued"]
+
+
+def _suggested() -> ev.CallbackSuggested:
+    return ev.CallbackSuggested(queue_id="medical", message=None)
+
+
+async def test_the_call_layers_writes_at_once_share_a_commit_and_are_published(
+    h: Harness,
+) -> None:
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    bind: Any = h.sessions.kw["bind"]
+    event.listen(bind.sync_engine, "commit", committed)
+    try:
+        ids = [f"{n:032x}" for n in range(1, 41)]
+        await asyncio.gather(
+            *(
+                h.service.log(
+                    ContactChange(
+                        contact_id,
+                        (_suggested(),),
+                        new={"caller_number": "+79990001122"},
+                        attributes={"topic": "medical"},
+                    )
+                )
+                for contact_id in ids
+            )
+        )
+    finally:
+        event.remove(bind.sync_engine, "commit", committed)
+    assert len(commits) < len(ids)
+    for contact_id in ids:
+        assert await h.log(contact_id) == ["contact.callback_suggested"]
+        row = await h.row(contact_id)
+        assert (row.correlation_id, row.attributes, row.last_seq) == (
+            contact_id,
+            {"topic": "medical"},
+            1,
+        )
+    published = {e.correlation_id for e in h.published if e.type == "contact.callback_suggested"}
+    assert published == set(ids)
+
+
+async def test_a_write_for_an_unknown_contact_fails_alone(h: Harness) -> None:
+    real = await h.new_contact()
+    ghost, written = await asyncio.gather(
+        h.service.log(ContactChange("0" * 32, (_suggested(),))),
+        h.service.log(ContactChange(real, (_suggested(),), {"state": "ended"})),
+        return_exceptions=True,
+    )
+    assert isinstance(ghost, NotFound)
+    assert written is None
+    assert await h.log(real) == ["contact.callback_suggested"]
+    assert (await h.row(real)).state == "ended"
+
+
+async def test_attributes_are_merged_into_the_contacts(h: Harness) -> None:
+    contact_id = await h.new_contact()
+    await h.service.log(
+        ContactChange(contact_id, attributes={"topic": "medical", "callback": {"number": "1"}})
+    )
+    await h.service.log(ContactChange(contact_id, attributes={"callback": {"attempts": 2}}))
+    assert (await h.row(contact_id)).attributes == {
+        "topic": "medical",
+        "callback": {"number": "1", "attempts": 2},
+    }
+
+
+async def test_the_call_layer_still_writes_once_the_router_has_stopped(h: Harness) -> None:
+    contact_id = await h.new_contact()
+    await h.service.close()
+    await h.service.log(ContactChange(contact_id, (_suggested(),)))
+    assert await h.log(contact_id) == ["contact.callback_suggested"]
+    assert [e.correlation_id for e in h.published] == [contact_id]
 
 
 # the fixture is named `harness`; tests read better with `h`

@@ -366,6 +366,7 @@ class Endpoint:
         self.on_invite: InviteHandler | None = None
         self.stats: dict[str, int] = {}
         self._dialogs: dict[tuple[str, str, str], Dialog] = {}
+        self._answered = 0  # dialogs of ours as UAS: answered inbound calls
         self._incoming: dict[tuple[str, ...], IncomingCall] = {}
         self._recent: OrderedDict[tuple[str, str, int], tuple[tuple[str, ...], str, float]] = (
             OrderedDict()
@@ -516,16 +517,23 @@ class Endpoint:
 
     @property
     def inbound_calls(self) -> int:
-        """Inbound calls in progress: ringing plus answered (what `max_calls` bounds)."""
-        answered = sum(1 for d in self._dialogs.values() if d.role is Role.UAS)
-        return len(self._incoming) + answered
+        """Inbound calls in progress: ringing plus answered (what `max_calls` bounds). Counted
+        as dialogs come and go: every INVITE asks, with hundreds of calls up."""
+        return len(self._incoming) + self._answered
 
     def _add_dialog(self, dialog: Dialog) -> None:
+        replaced = self._dialogs.get(dialog.id)
+        if replaced is not None and replaced.role is Role.UAS:
+            self._answered -= 1
         self._dialogs[dialog.id] = dialog
+        if dialog.role is Role.UAS:
+            self._answered += 1
 
     def _dialog_ended(self, dialog: Dialog) -> None:
         if self._dialogs.get(dialog.id) is dialog:
             del self._dialogs[dialog.id]
+            if dialog.role is Role.UAS:
+                self._answered -= 1
 
     def find_dialog(self, call_id: str, local_tag: str, remote_tag: str) -> Dialog | None:
         return self._dialogs.get((call_id, local_tag, remote_tag))
@@ -680,7 +688,8 @@ class Endpoint:
                     call.reject(decision.status, headers=decision.headers)
                     return
                 call.trunk, call.user = decision.trunk, decision.user
-            log.info(
+            # DEBUG: the handler logs the call once it knows more (its line, its contact).
+            log.debug(
                 "incoming call %s from %s to %s (trunk %s, user %s)",
                 call.call_id,
                 mask_user(call.caller.uri.user if call.caller.uri else None),
