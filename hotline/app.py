@@ -177,8 +177,15 @@ async def start_platform(
     from hotline.calls.service import CallService
     from hotline.config.service import configuration_counts, export_config, to_routing_specs
     from hotline.db import migrate
+    from hotline.dispatch.calls import PlatformCitizenCalls
+    from hotline.dispatch.timers import DispatchTimers
     from hotline.live.api import attach as attach_live
     from hotline.live.service import start_live
+    from hotline.notifications.adapters import build_notifier
+    from hotline.notifications.service import NotificationSender
+    from hotline.notifications.templates import StatusMessages
+    from hotline.requests.runtime import FieldRuntime
+    from hotline.requests.runtime import attach as attach_field
     from hotline.routing.service import RoutingService, load_engine
     from hotline.telephony.media.config import MediaConfig
     from hotline.telephony.media.engine import LocalMediaEngine
@@ -207,6 +214,8 @@ async def start_platform(
         config = await export_config(session=session)
     specs = to_routing_specs(config).queues
     names = {q.id: q.name for q in config.queues}
+    status_messages = StatusMessages(settings.status_messages, settings.status_message_language)
+    notifier = build_notifier(settings)  # a wrong gateway setting stops the start here
     stages: list[tuple[str, Callable[[], Awaitable[None]]]] = []
 
     async def unwind() -> None:
@@ -248,6 +257,24 @@ async def start_platform(
             names=names,
         )
         stages.append(("live events", live.close))
+        # Requests and dispatch (issue 5): the outbox's sender and the dispatch timers.
+        sender = NotificationSender(
+            sessions=app.sessions,
+            notifier=notifier,
+            clock=app.clock,
+            interval=settings.dispatch_timer_seconds,
+        )
+        await sender.start()
+        stages.append(("notifications", sender.close))
+        timers = DispatchTimers(
+            sessions=app.sessions,
+            bus=app.bus,
+            clock=app.clock,
+            interval=settings.dispatch_timer_seconds,
+            batch=settings.dispatch_timer_batch,
+        )
+        await timers.start()
+        stages.append(("dispatch timers", timers.close))
         if restored:
             log.info("%d waiting callback(s) restored", restored)
 
@@ -285,6 +312,16 @@ async def start_platform(
             music=settings.music_on_hold,
             language=settings.prompt_language,
         )
+        agent_dialer = SipPhoneDialer(
+            endpoint, registrar, media, sdp_address=settings.advertised_address
+        )
+        number_dialer = _number_dialer(
+            settings.callback_route,
+            endpoint,
+            media,
+            trunks,
+            sdp_address=settings.advertised_address,
+        )
         calls = CallService(
             endpoint=endpoint,
             registrar=registrar,
@@ -294,16 +331,8 @@ async def start_platform(
             bus=app.bus,
             clock=app.clock,
             audio=audio,
-            agents=SipPhoneDialer(
-                endpoint, registrar, media, sdp_address=settings.advertised_address
-            ),
-            numbers=_number_dialer(
-                settings.callback_route,
-                endpoint,
-                media,
-                trunks,
-                sdp_address=settings.advertised_address,
-            ),
+            agents=agent_dialer,
+            numbers=number_dialer,
             config=CallConfig(
                 recordings_dir=settings.effective_recordings_dir,
                 callback_key=settings.callback_key,
@@ -317,6 +346,18 @@ async def start_platform(
         )
         await calls.start()
         stages.append(("calls", lambda: calls.close(grace=settings.shutdown_seconds / 2)))
+        citizen_calls = PlatformCitizenCalls(
+            agents=agent_dialer,
+            numbers=number_dialer,
+            media=media,
+            routing=routing,
+            sessions=app.sessions,
+            bus=app.bus,
+            clock=app.clock,
+            ring_seconds=settings.citizen_call_ring_seconds,
+            fallback_queue=settings.citizen_call_queue,
+        )
+        stages.append(("citizen calls", citizen_calls.close))
 
         try:
             await endpoint.start()
@@ -344,6 +385,16 @@ async def start_platform(
         if http:
             api = create_api(_live_state(platform, names))
             attach_live(api, live)
+            attach_field(
+                api,
+                FieldRuntime(
+                    bus=app.bus,
+                    clock=app.clock,
+                    messages=status_messages,
+                    sender=sender,
+                    citizen_calls=citizen_calls,
+                ),
+            )
             server = HttpServer(
                 api,
                 host=settings.http_bind_address,

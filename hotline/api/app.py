@@ -69,9 +69,12 @@ def _domain_routers() -> list[APIRouter]:
     """Every domain's routes. Imported here, when the API is built, not when this module is."""
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
+    from hotline.dispatch.api import router as dispatch
     from hotline.live.api import router as live
+    from hotline.notifications.api import router as notifications
+    from hotline.requests.api import router as requests
 
-    return [auth, audit, live]
+    return [auth, audit, live, requests, dispatch, notifications]
 
 
 def create_api(state: LiveState) -> FastAPI:

@@ -11,7 +11,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.core.ids import new_id
@@ -67,6 +75,8 @@ class Contact(Base):
             f"outcome IS NULL OR {check_in('outcome', CONTACT_OUTCOMES)}", name="outcome"
         ),
         CheckConstraint("last_seq >= 0", name="last_seq"),
+        # A caller's history by number, newest first (migration 0006).
+        Index("ix_contacts_caller_number_arrived_at", "caller_number", "arrived_at"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)

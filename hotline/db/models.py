@@ -17,6 +17,7 @@ from hotline.dispatch.models import (
 )
 from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
+from hotline.notifications.models import OutboxMessage
 from hotline.requests.models import Request, RequestCategory, RequestCategoryKind, RequestEvent
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
 from hotline.users.models import (
@@ -47,6 +48,7 @@ __all__ = [
     "FieldWorkerKind",
     "IvrFlowVersion",
     "Line",
+    "OutboxMessage",
     "Queue",
     "QueueOverflowRule",
     "QueueSkill",
