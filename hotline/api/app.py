@@ -72,9 +72,10 @@ def _domain_routers() -> list[APIRouter]:
     from hotline.dispatch.api import router as dispatch
     from hotline.live.api import router as live
     from hotline.notifications.api import router as notifications
+    from hotline.reports.api import router as reports
     from hotline.requests.api import router as requests
 
-    return [auth, audit, live, requests, dispatch, notifications]
+    return [auth, audit, live, requests, dispatch, notifications, reports]
 
 
 def create_api(state: LiveState) -> FastAPI:
