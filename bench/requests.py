@@ -608,11 +608,15 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         await engine.dispose()
         return figures
     finally:
-        if admin is not None:
+        if args.keep:
+            print(f"{backend}: kept {url}", file=sys.stderr, flush=True)
+        elif admin is not None:
             async with admin.connect() as connection:
                 await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if admin is not None:
             await admin.dispose()
-        await asyncio.to_thread(shutil.rmtree, folder)
+        if not args.keep:
+            await asyncio.to_thread(shutil.rmtree, folder)
 
 
 async def main() -> None:
@@ -624,6 +628,9 @@ async def main() -> None:
     parser.add_argument("--samples", type=int, default=300, help="timed lookups and assignments")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch databases (printed) to look into"
+    )
     args = parser.parse_args()
     backends = [args.only] if args.only else ["postgresql", "sqlite"]
     figures: dict[str, Any] = {

@@ -112,7 +112,12 @@ class ContactEvent(Base):
     """One entry of a contact's log: the event's envelope in columns, its fields in `payload`."""
 
     __tablename__ = "contact_events"
-    __table_args__ = (UniqueConstraint("contact_id", "seq"), CheckConstraint("seq > 0", name="seq"))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "seq"),
+        CheckConstraint("seq > 0", name="seq"),
+        # Reports read one kind of event over a period (`contact.ended` of a day: migration 0006).
+        Index("ix_contact_events_type_at", "type", "at"),
+    )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

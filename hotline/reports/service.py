@@ -16,24 +16,30 @@ Hours and days are local to the reporting time zone, at its UTC offset at the pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from hotline.contacts.models import Contact, ContactEvent
-from hotline.reports.sql import Dialect
+from hotline.reports.sql import Dialect, Unindexed
 from hotline.requests.models import Request
 from hotline.routing.models import Queue
 from hotline.routing.stats import IntervalStats
 from hotline.users.models import AgentStateRecord, User
 
 CALLER_DIRECTIONS = ("inbound", "callback")
+QUEUE = Unindexed(Contact.queue_id)
+AGENT = Unindexed(Contact.agent_id)
+"""Grouped and joined on, never read by their own indexes: a period's contacts are read by time."""
+ENDING_MARGIN = timedelta(days=1)
+"""A contact's end is looked for up to this long after the period: one that ends later still (a
+callback retried for days) counts as offered only."""
 HANDLING_STATES = ("reserved", "busy", "wrap_up")
 AVAILABLE_STATES = ("ready",)
 ContactDimension = Literal["topic", "queue", "line", "hour", "day"]
@@ -118,6 +124,17 @@ def _dialect(session: AsyncSession) -> Dialect:
     return Dialect(session.get_bind().dialect.name)
 
 
+async def _tuned(session: AsyncSession) -> Dialect:
+    """The session's dialect. On PostgreSQL, for this transaction: no JIT compilation (these
+    queries run in well under a second, and compiling them costs a good part of that), and
+    enough memory to sort a day of agent states without spilling to disk."""
+    sql = _dialect(session)
+    if sql.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
+        await session.execute(text("SET LOCAL work_mem = '32MB'"))
+    return sql
+
+
 def _in_period(column: Any, period: Period) -> Any:
     return and_(column >= period.start, column < period.end)
 
@@ -137,22 +154,29 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 # ---------------------------------------------------------------------------- contacts
 
 
-async def contacts_by(*, session: AsyncSession, period: Period, by: ContactDimension) -> Table:
-    """Callers' contacts by topic (the IVR's `topic`), queue, line, local hour or day: how many
-    arrived, reached a queue, were answered, abandoned, or ended in the IVR or a closed queue."""
-    sql = _dialect(session)
-    key: Any = {
+CONTACT_COLUMNS = ["contacts", "offered", "answered", "abandoned", "ended_in_ivr", "closed"]
+
+
+async def contact_counts(
+    *, session: AsyncSession, period: Period, by: Sequence[ContactDimension]
+) -> dict[tuple[Any, ...], list[int]]:
+    """Callers' contacts counted by each combination of the dimensions `by` (one pass over the
+    period's contacts): how many arrived, reached a queue, were answered, abandoned, or ended in
+    the IVR or a closed queue."""
+    sql = await _tuned(session)
+    expressions: dict[str, Any] = {
         "topic": sql.text(Contact.attributes["topic"]),
-        "queue": Contact.queue_id,
+        "queue": QUEUE,
         "line": Contact.line_id,
         "hour": sql.hour_of_day(Contact.arrived_at, offset=period.offset),
         "day": sql.bucket(Contact.arrived_at, origin=period.origin, size=86400.0),
-    }[by]
-    queued = Contact.queue_id.is_not(None)
+    }
+    keys = [expressions[name].label(name) for name in by]
+    queued = QUEUE.is_not(None)
     query = (
         select(
-            key.label("key"),
-            func.count().label("contacts"),
+            *keys,
+            func.count(),
             _count(and_(queued, or_(Contact.outcome.is_(None), Contact.outcome != "closed"))),
             _count(and_(queued, Contact.answered_at.is_not(None))),
             _count(Contact.outcome == "abandoned"),
@@ -160,20 +184,39 @@ async def contacts_by(*, session: AsyncSession, period: Period, by: ContactDimen
             _count(Contact.outcome == "closed"),
         )
         .where(_in_period(Contact.arrived_at, period), Contact.direction.in_(CALLER_DIRECTIONS))
-        .group_by(key)
-        .order_by(key)
+        .group_by(*keys)
     )
-    rows = (await session.execute(query)).all()
-    table = Table(
-        f"contacts_by_{by}",
-        [by, "contacts", "offered", "answered", "abandoned", "ended_in_ivr", "closed"],
-    )
-    for row in rows:
-        label: Any = row[0]
+    width = len(keys)
+    return {
+        tuple(row[:width]): [int(v or 0) for v in row[width:]]
+        for row in (await session.execute(query)).all()
+    }
+
+
+def contacts_table(
+    counts: Mapping[tuple[Any, ...], list[int]],
+    period: Period,
+    by: ContactDimension,
+    position: int = 0,
+) -> Table:
+    """The counts summed by the dimension at `position` of their keys."""
+    summed: dict[Any, list[int]] = {}
+    for key, values in counts.items():
+        total = summed.setdefault(key[position], [0] * len(CONTACT_COLUMNS))
+        for index, value in enumerate(values):
+            total[index] += value
+    table = Table(f"contacts_by_{by}", [by, *CONTACT_COLUMNS])
+    for label, values in sorted(summed.items(), key=lambda item: (item[0] is None, item[0])):
         if by == "day" and label is not None:
             label = (period.local(period.origin) + timedelta(days=int(label))).date().isoformat()
-        table.rows.append([label, *(int(v or 0) for v in row[1:])])
+        table.rows.append([label, *values])
     return table
+
+
+async def contacts_by(*, session: AsyncSession, period: Period, by: ContactDimension) -> Table:
+    """Callers' contacts by topic (the IVR's `topic`), queue, line, local hour or day."""
+    counts = await contact_counts(session=session, period=period, by=[by])
+    return contacts_table(counts, period, by)
 
 
 # ---------------------------------------------------------------------------- service level
@@ -234,12 +277,21 @@ def _stats_query(
             _count(Contact.outcome == "closed").label("closed"),
         )
         .select_from(Contact)
-        .join(Queue, Queue.id == Contact.queue_id)
-        .outerjoin(ended, and_(ended.contact_id == Contact.id, ended.type == "contact.ended"))
+        .join(Queue, Queue.id == QUEUE)
+        .outerjoin(
+            ended,
+            and_(
+                ended.contact_id == Contact.id,
+                ended.type == "contact.ended",
+                # Bounded, so the database reads the period's endings by (type, at), not all.
+                ended.at >= period.start,
+                ended.at < period.end + ENDING_MARGIN,
+            ),
+        )
         .outerjoin(
             states,
             and_(
-                states.c.user_id == Contact.agent_id,
+                states.c.user_id == AGENT,
                 states.c.at == Contact.ended_at,
                 states.c.state == "wrap_up",
             ),
@@ -293,6 +345,70 @@ def _service_cells(stats: IntervalStats) -> list[Any]:
     ]
 
 
+@dataclass
+class ServiceCounts:
+    """The router's counters per (interval, queue) of a period: one query, several tables."""
+
+    period: Period
+    interval_seconds: float
+    cells: dict[tuple[int, str], IntervalStats]
+    names: dict[str, str]
+
+    def by_interval(self, *, by_queue: bool = True) -> Table:
+        """Per interval (and queue), with the centre ("*") for each interval."""
+        centre: dict[int, IntervalStats] = {}
+        for (index, _), stats in self.cells.items():
+            centre.setdefault(index, IntervalStats(start=stats.start)).merge(stats)
+        listed: list[tuple[int, str, IntervalStats]] = [
+            *((i, q, stats) for (i, q), stats in self.cells.items() if by_queue),
+            *((index, "*", stats) for index, stats in centre.items()),
+        ]
+        table = Table("service_by_interval", ["interval", "queue", *SERVICE_COLUMNS])
+        period = self.period
+        for index, queue, stats in sorted(listed, key=lambda item: (item[0], item[1])):
+            label = period.local(period.origin + index * self.interval_seconds).isoformat()
+            table.rows.append([label, queue, *_service_cells(stats)])
+        return table
+
+    def by_queue(self) -> Table:
+        """The whole period per queue, and the centre ("*") last."""
+        queues: dict[str, IntervalStats] = {}
+        for (_, queue), stats in self.cells.items():
+            queues.setdefault(queue, IntervalStats(start=self.period.origin)).merge(stats)
+        table = Table("service_by_queue", ["queue", "name", *SERVICE_COLUMNS])
+        centre = IntervalStats(start=self.period.origin)
+        for queue in sorted(queues):
+            centre.merge(queues[queue])
+            table.rows.append([queue, self.names.get(queue, ""), *_service_cells(queues[queue])])
+        table.rows.append(["*", "", *_service_cells(centre)])
+        return table
+
+
+async def service_counts(
+    *,
+    session: AsyncSession,
+    period: Period,
+    interval_seconds: float = 900.0,
+    short_abandon_seconds: float = 0.0,
+) -> ServiceCounts:
+    """Service level, ASA, abandon rate and AHT counters per interval (15, 30 or 60 minutes) and
+    queue, only for intervals with contacts."""
+    sql = await _tuned(session)
+    bucket = sql.bucket(Contact.arrived_at, origin=period.origin, size=interval_seconds)
+    keys: list[Any] = [bucket.label("bucket"), QUEUE.label("queue")]
+    rows = (
+        await session.execute(
+            _stats_query(session, period, keys, short_abandon_seconds=short_abandon_seconds)
+        )
+    ).all()
+    cells = {
+        (row.bucket, row.queue): _stats(row, period.origin + row.bucket * interval_seconds)
+        for row in rows
+    }
+    names = dict((await session.execute(select(Queue.id, Queue.name))).all())
+    return ServiceCounts(period, interval_seconds, cells, names)
+
+
 async def service_by_interval(
     *,
     session: AsyncSession,
@@ -301,55 +417,27 @@ async def service_by_interval(
     by_queue: bool = True,
     short_abandon_seconds: float = 0.0,
 ) -> Table:
-    """Service level, ASA, abandon rate and AHT per interval (15, 30 or 60 minutes), per queue
-    and for the whole centre (queue "*"), only for intervals with contacts."""
-    sql = _dialect(session)
-    bucket = sql.bucket(Contact.arrived_at, origin=period.origin, size=interval_seconds).label(
-        "bucket"
+    """Service level, ASA, abandon rate and AHT per interval, per queue and for the centre."""
+    counts = await service_counts(
+        session=session,
+        period=period,
+        interval_seconds=interval_seconds,
+        short_abandon_seconds=short_abandon_seconds,
     )
-    keys: list[Any] = [bucket, Contact.queue_id.label("queue")]
-    rows = (
-        await session.execute(
-            _stats_query(session, period, keys, short_abandon_seconds=short_abandon_seconds)
-        )
-    ).all()
-    centre: dict[int, IntervalStats] = {}
-    per_queue: list[tuple[int, str, IntervalStats]] = []
-    for row in rows:
-        start = period.origin + row.bucket * interval_seconds
-        stats = _stats(row, start)
-        per_queue.append((row.bucket, row.queue, stats))
-        total = centre.setdefault(row.bucket, IntervalStats(start=start))
-        total.merge(stats)
-    table = Table("service_by_interval", ["interval", "queue", *SERVICE_COLUMNS])
-    listed: Iterable[tuple[int, str, IntervalStats]] = [
-        *(per_queue if by_queue else []),
-        *((index, "*", stats) for index, stats in centre.items()),
-    ]
-    for index, queue, stats in sorted(listed, key=lambda item: (item[0], item[1])):
-        label = period.local(period.origin + index * interval_seconds).isoformat()
-        table.rows.append([label, queue, *_service_cells(stats)])
-    return table
+    return counts.by_interval(by_queue=by_queue)
 
 
 async def service_by_queue(
     *, session: AsyncSession, period: Period, short_abandon_seconds: float = 0.0
 ) -> Table:
     """The same figures for the whole period, per queue and for the centre ("*")."""
-    keys: list[Any] = [Contact.queue_id.label("queue"), Queue.name.label("name")]
-    rows = (
-        await session.execute(
-            _stats_query(session, period, keys, short_abandon_seconds=short_abandon_seconds)
-        )
-    ).all()
-    table = Table("service_by_queue", ["queue", "name", *SERVICE_COLUMNS])
-    centre = IntervalStats(start=period.origin)
-    for row in sorted(rows, key=lambda r: r.queue):
-        stats = _stats(row, period.origin)
-        centre.merge(stats)
-        table.rows.append([row.queue, row.name, *_service_cells(stats)])
-    table.rows.append(["*", "", *_service_cells(centre)])
-    return table
+    counts = await service_counts(
+        session=session,
+        period=period,
+        interval_seconds=86400.0,
+        short_abandon_seconds=short_abandon_seconds,
+    )
+    return counts.by_queue()
 
 
 # ---------------------------------------------------------------------------- agents
@@ -362,35 +450,27 @@ async def agent_performance(
     now: datetime | None = None,
 ) -> Table:
     """Per agent: contacts answered and handled, talk, wrap-up and handle time, and time by state
-    (logged in, ready, handling, not ready) with occupancy (handling / (handling + ready))."""
-    sql = _dialect(session)
-    states = _wraps(period)
-    talk = sql.seconds(Contact.ended_at, Contact.answered_at)
-    wrap = sql.seconds(states.c.until, states.c.at)
+    (logged in, ready, handling, not ready) with occupancy (handling / (handling + ready)). An
+    agent's wrap-up is their time in wrap-up during the period."""
+    sql = await _tuned(session)
     handled = Contact.outcome == "handled"
     contact_rows = (
         await session.execute(
             select(
-                Contact.agent_id,
+                AGENT,
                 _count(Contact.answered_at.is_not(None)),
                 _count(handled),
-                _sum(and_(handled, Contact.answered_at.is_not(None)), talk),
-                _sum(and_(handled, states.c.until.is_not(None)), wrap),
-            )
-            .outerjoin(
-                states,
-                and_(
-                    states.c.user_id == Contact.agent_id,
-                    states.c.at == Contact.ended_at,
-                    states.c.state == "wrap_up",
+                _sum(
+                    and_(handled, Contact.answered_at.is_not(None)),
+                    sql.seconds(Contact.ended_at, Contact.answered_at),
                 ),
             )
             .where(
                 _in_period(Contact.arrived_at, period),
-                Contact.agent_id.is_not(None),
+                AGENT.is_not(None),
                 Contact.direction.in_(CALLER_DIRECTIONS),
             )
-            .group_by(Contact.agent_id)
+            .group_by(AGENT)
         )
     ).all()
     end = min(period.end, now) if now is not None else period.end
@@ -404,9 +484,10 @@ async def agent_performance(
             )
         ).all()
     )
-    by_agent: dict[str, list[Any]] = {}
-    for agent_id, answered, handled_, talk_sum, wrap_sum in contact_rows:
-        by_agent[agent_id] = [int(answered), int(handled_), float(talk_sum), float(wrap_sum)]
+    by_agent: dict[str, tuple[int, int, float]] = {
+        agent_id: (int(answered), int(handled_), float(talk_sum))
+        for agent_id, answered, handled_, talk_sum in contact_rows
+    }
     table = Table(
         "agents",
         [
@@ -424,8 +505,9 @@ async def agent_performance(
         ],
     )
     for agent_id in sorted(set(by_agent) | set(seconds), key=lambda a: names.get(a, a)):
-        answered, handled_, talk_sum, wrap_sum = by_agent.get(agent_id, [0, 0, 0.0, 0.0])
+        answered, handled_, talk_sum = by_agent.get(agent_id, (0, 0, 0.0))
         spent = seconds.get(agent_id, {})
+        wrap_sum = spent.get("wrap_up", 0.0)
         handling = sum(spent.get(s, 0.0) for s in HANDLING_STATES)
         ready = sum(spent.get(s, 0.0) for s in AVAILABLE_STATES)
         logged_in = sum(v for s, v in spent.items() if s != "offline")
@@ -554,19 +636,20 @@ async def day_report(
     now: datetime | None = None,
 ) -> Report:
     """A day (or any period) at a glance: service per interval and per queue, contacts by topic
-    and hour, agents, requests by category, district and status."""
+    and hour, agents, requests by category, district and status. One pass over the period's
+    contacts for the service figures, one for the counts, one for the agents."""
+    service = await service_counts(
+        session=session,
+        period=period,
+        interval_seconds=interval_seconds,
+        short_abandon_seconds=short_abandon_seconds,
+    )
+    counts = await contact_counts(session=session, period=period, by=["topic", "hour"])
     tables = [
-        await service_by_interval(
-            session=session,
-            period=period,
-            interval_seconds=interval_seconds,
-            short_abandon_seconds=short_abandon_seconds,
-        ),
-        await service_by_queue(
-            session=session, period=period, short_abandon_seconds=short_abandon_seconds
-        ),
-        await contacts_by(session=session, period=period, by="topic"),
-        await contacts_by(session=session, period=period, by="hour"),
+        service.by_interval(),
+        service.by_queue(),
+        contacts_table(counts, period, "topic", 0),
+        contacts_table(counts, period, "hour", 1),
         await agent_performance(session=session, period=period, now=now),
         await requests_by(session=session, period=period, by="category"),
         await requests_by(session=session, period=period, by="district"),

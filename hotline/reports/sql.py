@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Float, Integer, cast, func, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 
 UNIX_EPOCH_JULIAN_DAY = 2440587.5
@@ -65,3 +67,26 @@ class Dialect:
         """A JSON field (`column["key"]`) as text."""
         value: ColumnElement[str] = json_field.as_string()
         return value
+
+
+class Unindexed(ColumnElement[Any]):
+    """A column the planner must not pick an index for. SQLite otherwise scans a whole table by
+    the index of a column it groups or joins on (to save a sort), instead of reading only the
+    period's rows by their time index; a unary `+` (a no-op) keeps it from doing that. Other
+    databases get the column as is."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(Unindexed)
+def _unindexed(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(Unindexed, "sqlite")
+def _unindexed_sqlite(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)

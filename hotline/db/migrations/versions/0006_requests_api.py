@@ -6,7 +6,8 @@
   own department's only);
 - indexes: a caller's history newest first (`requests (phone_key, created_at)`,
   `contacts (caller_number, arrived_at)`), a department's requests by day, and a period of every
-  agent's state history (`agent_state_history (at)`) for reports.
+  agent's state history (`agent_state_history (at)`) and one kind of contact event over a period
+  (`contact_events (type, at)`) for reports.
 
 Revision ID: 0006
 Revises: 0005
@@ -72,9 +73,11 @@ def upgrade() -> None:
         "ix_contacts_caller_number_arrived_at", "contacts", ["caller_number", "arrived_at"]
     )
     op.create_index("ix_agent_state_history_at", "agent_state_history", ["at"])
+    op.create_index("ix_contact_events_type_at", "contact_events", ["type", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_events_type_at", table_name="contact_events")
     op.drop_index("ix_agent_state_history_at", table_name="agent_state_history")
     op.drop_index("ix_contacts_caller_number_arrived_at", table_name="contacts")
     op.drop_index("ix_requests_phone_key_created", table_name="requests")
