@@ -180,8 +180,15 @@ async def start_platform(
     from hotline.calls.service import CallService
     from hotline.config.service import configuration_counts, export_config, to_routing_specs
     from hotline.db import migrate
+    from hotline.dispatch.calls import PlatformCitizenCalls
+    from hotline.dispatch.timers import DispatchTimers
     from hotline.live.api import attach as attach_live
     from hotline.live.service import start_live
+    from hotline.notifications.adapters import build_notifier
+    from hotline.notifications.service import NotificationSender
+    from hotline.notifications.templates import StatusMessages
+    from hotline.requests.runtime import FieldRuntime
+    from hotline.requests.runtime import attach as attach_field
     from hotline.routing.service import RoutingService, load_engine
     from hotline.telephony.media.config import MediaConfig
     from hotline.telephony.media.engine import LocalMediaEngine
@@ -211,6 +218,8 @@ async def start_platform(
         config = await export_config(session=session)
     specs = to_routing_specs(config).queues
     names = {q.id: q.name for q in config.queues}
+    status_messages = StatusMessages(settings.status_messages, settings.status_message_language)
+    notifier = build_notifier(settings)  # a wrong gateway setting stops the start here
     stages: list[tuple[str, Callable[[], Awaitable[None]]]] = []
 
     async def unwind() -> None:
@@ -252,6 +261,24 @@ async def start_platform(
             names=names,
         )
         stages.append(("live events", live.close))
+        # Requests and dispatch (issue 5): the outbox's sender and the dispatch timers.
+        sender = NotificationSender(
+            sessions=app.sessions,
+            notifier=notifier,
+            clock=app.clock,
+            interval=settings.dispatch_timer_seconds,
+        )
+        await sender.start()
+        stages.append(("notifications", sender.close))
+        timers = DispatchTimers(
+            sessions=app.sessions,
+            bus=app.bus,
+            clock=app.clock,
+            interval=settings.dispatch_timer_seconds,
+            batch=settings.dispatch_timer_batch,
+        )
+        await timers.start()
+        stages.append(("dispatch timers", timers.close))
         if restored:
             log.info("%d waiting callback(s) restored", restored)
 
@@ -291,10 +318,18 @@ async def start_platform(
         )
         # Each agent's offers ring the phone they chose on the desktop: a registered SIP phone,
         # or the browser softphone.
+        sip_phones = SipPhoneDialer(
+            endpoint, registrar, media, sdp_address=settings.advertised_address
+        )
         phones = ChosenPhoneDialer(
-            sip=SipPhoneDialer(endpoint, registrar, media, sdp_address=settings.advertised_address),
-            browser=BrowserDialer(media),
-            default=settings.agent_phone,
+            sip=sip_phones, browser=BrowserDialer(media), default=settings.agent_phone
+        )
+        number_dialer = _number_dialer(
+            settings.callback_route,
+            endpoint,
+            media,
+            trunks,
+            sdp_address=settings.advertised_address,
         )
         calls = CallService(
             endpoint=endpoint,
@@ -306,13 +341,7 @@ async def start_platform(
             clock=app.clock,
             audio=audio,
             agents=phones,
-            numbers=_number_dialer(
-                settings.callback_route,
-                endpoint,
-                media,
-                trunks,
-                sdp_address=settings.advertised_address,
-            ),
+            numbers=number_dialer,
             config=CallConfig(
                 recordings_dir=settings.effective_recordings_dir,
                 callback_key=settings.callback_key,
@@ -342,6 +371,18 @@ async def start_platform(
         )
         desk.start()
         stages.append(("agent desk", desk.close))
+        citizen_calls = PlatformCitizenCalls(
+            agents=sip_phones,
+            numbers=number_dialer,
+            media=media,
+            routing=routing,
+            sessions=app.sessions,
+            bus=app.bus,
+            clock=app.clock,
+            ring_seconds=settings.citizen_call_ring_seconds,
+            fallback_queue=settings.citizen_call_queue,
+        )
+        stages.append(("citizen calls", citizen_calls.close))
 
         try:
             await endpoint.start()
@@ -371,6 +412,16 @@ async def start_platform(
             attach_live(api, live)
             attach_desk(api, desk)
             mount_web_app(api)
+            attach_field(
+                api,
+                FieldRuntime(
+                    bus=app.bus,
+                    clock=app.clock,
+                    messages=status_messages,
+                    sender=sender,
+                    citizen_calls=citizen_calls,
+                ),
+            )
             server = HttpServer(
                 api,
                 host=settings.http_bind_address,

@@ -72,13 +72,31 @@ def _domain_routers() -> list[APIRouter]:
     from hotline.audit.api import router as audit
     from hotline.auth.api import router as auth
     from hotline.config.api import router as config
+    from hotline.dispatch.api import router as dispatch
     from hotline.ivr.api import router as ivr
     from hotline.live.api import router as live
+    from hotline.notifications.api import router as notifications
     from hotline.prompts.api import router as prompts
+    from hotline.reports.api import router as reports
+    from hotline.requests.api import router as requests
     from hotline.scripts.api import router as scripts
     from hotline.users.api import router as users
 
-    return [auth, audit, live, agents, scripts, ivr, config, prompts, users]
+    return [
+        auth,
+        audit,
+        live,
+        agents,
+        scripts,
+        ivr,
+        config,
+        prompts,
+        users,
+        requests,
+        dispatch,
+        notifications,
+        reports,
+    ]
 
 
 def create_api(state: LiveState) -> FastAPI:

@@ -11,7 +11,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.core.ids import new_id
@@ -67,6 +75,8 @@ class Contact(Base):
             f"outcome IS NULL OR {check_in('outcome', CONTACT_OUTCOMES)}", name="outcome"
         ),
         CheckConstraint("last_seq >= 0", name="last_seq"),
+        # A caller's history by number, newest first (migration 0006).
+        Index("ix_contacts_caller_number_arrived_at", "caller_number", "arrived_at"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
@@ -102,7 +112,12 @@ class ContactEvent(Base):
     """One entry of a contact's log: the event's envelope in columns, its fields in `payload`."""
 
     __tablename__ = "contact_events"
-    __table_args__ = (UniqueConstraint("contact_id", "seq"), CheckConstraint("seq > 0", name="seq"))
+    __table_args__ = (
+        UniqueConstraint("contact_id", "seq"),
+        CheckConstraint("seq > 0", name="seq"),
+        # Reports read one kind of event over a period (`contact.ended` of a day: migration 0006).
+        Index("ix_contact_events_type_at", "type", "at"),
+    )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

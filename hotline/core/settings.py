@@ -179,6 +179,57 @@ class Settings(BaseSettings):
         1_000, ge=10, le=100_000, description="Events a page may lag behind before it is cut off"
     )
 
+    # ---- requests and field dispatch (docs/requests.md) ----
+    dispatch_timer_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often tasks not accepted in time are handed on and SLA breaches recorded",
+    )
+    dispatch_timer_batch: int = Field(
+        200, ge=1, le=10_000, description="Requests one such pass handles at most (more: next pass)"
+    )
+    citizen_call_queue: str | None = Field(
+        None,
+        description="Queue where 'call the citizen' becomes a callback for an agent when the field "
+        "worker has no reachable phone; unset: the queue of the call the request came from",
+    )
+    citizen_call_ring_seconds: float = Field(40.0, gt=0, le=300)
+
+    # ---- messages to callers: a request's status (docs/requests.md) ----
+    notifier: Literal["outbox", "http"] = Field(
+        "outbox",
+        description="outbox: messages are only kept and shown (GET /api/v1/outbox); http: sent "
+        "through the SMS gateway below",
+    )
+    status_message_language: Literal["ru", "en"] = Field(
+        "ru", description="Language of status messages when the call's language is not known"
+    )
+    status_messages: dict[str, dict[str, dict[str, str] | None]] = Field(
+        default_factory=dict,
+        description="Per request category (or '*' for all): accepted/done/failed -> {ru, en} "
+        "templates with {ref} and {category}, or null for no message",
+    )
+    sms_gateway_url: str | None = Field(None, description="The SMS gateway's HTTP(S) URL")
+    sms_gateway_method: Literal["POST", "PUT", "GET"] = "POST"
+    sms_gateway_auth_header: str | None = Field(
+        None,
+        repr=False,
+        description="'Name: value' sent with every message; ${ENV} in the value is read from "
+        "the environment ('Authorization: Bearer ${SMS_TOKEN}')",
+    )
+    sms_gateway_body: str = Field(
+        '{"to": "{number}", "text": "{text}"}',
+        description="Body (query string for GET) with {number} and {text}, escaped for the "
+        "content type",
+    )
+    sms_gateway_content_type: str = "application/json"
+    sms_gateway_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    sms_gateway_attempts: int = Field(4, ge=1, le=20, description="Tries per message")
+    sms_gateway_backoff_seconds: float = Field(
+        1.0, ge=0, le=600, description="Wait before the 2nd try; doubled for each next one"
+    )
+
     # ---- the browser API: sign-in (docs/web-api.md) ----
     http_cookie_secure: bool = Field(
         True,

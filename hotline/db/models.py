@@ -18,6 +18,7 @@ from hotline.dispatch.models import (
 )
 from hotline.ivr.models import IvrFlowVersion
 from hotline.lines.models import Line
+from hotline.notifications.models import OutboxMessage
 from hotline.prompts.models import Prompt
 from hotline.requests.models import Request, RequestCategory, RequestCategoryKind, RequestEvent
 from hotline.routing.models import Queue, QueueOverflowRule, QueueSkill, Skill
@@ -55,6 +56,7 @@ __all__ = [
     "IvrFlowVersion",
     "Line",
     "Prompt",
+    "OutboxMessage",
     "Queue",
     "QueueOverflowRule",
     "QueueSkill",

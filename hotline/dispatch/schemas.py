@@ -5,9 +5,9 @@ what an assignment did."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Shape(BaseModel):
@@ -54,3 +54,21 @@ class FieldWorkerView(Shape):
     available: bool
     active_tasks: int
     last_assigned_at: datetime | None
+
+
+class OutcomeIn(Shape):
+    """What the field worker did (required to mark a task done)."""
+
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class AvailabilityIn(Shape):
+    available: bool
+
+
+class CitizenCallOut(Shape):
+    """A call to the citizen that was started: `call_id` is its contact; `mode` `bridge` (your
+    phone rings first, then the citizen's) or `agent_callback` (an agent will call them)."""
+
+    call_id: str
+    mode: Literal["bridge", "agent_callback"]

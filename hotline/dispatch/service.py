@@ -29,6 +29,7 @@ from hotline.dispatch.assignment import (
     ranked,
 )
 from hotline.dispatch.models import District, FieldWorker, FieldWorkerCategory, FieldWorkerDistrict
+from hotline.dispatch.roster import field_worker_view
 from hotline.dispatch.schemas import FieldTaskView, FieldWorkerView
 from hotline.requests.events import RequestPlaced
 from hotline.requests.keys import masked_phone
@@ -403,17 +404,7 @@ async def worker_view(*, session: AsyncSession, worker_id: str) -> FieldWorkerVi
     user = await session.get(User, worker_id)
     if worker is None or user is None:
         raise NotFound(f"no field worker {worker_id!r}", worker_id=worker_id)
-    return FieldWorkerView(
-        user_id=worker.user_id,
-        username=user.username,
-        kind=worker.kind_id,
-        districts=[d.district_id for d in worker.districts],
-        categories=[c.category_id for c in worker.categories],
-        capacity=worker.capacity,
-        available=worker.available,
-        active_tasks=worker.active_tasks,
-        last_assigned_at=worker.last_assigned_at,
-    )
+    return field_worker_view(worker, user.username)
 
 
 async def unplaced_requests(*, session: AsyncSession, actor: Actor) -> list[Request]:

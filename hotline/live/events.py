@@ -17,6 +17,7 @@ CONTACT_OFFERED = "contact.offered"
 CONTACT_ANSWERED = "contact.answered"
 CONTACT_ENDED = "contact.ended"
 OFFER_WITHDRAWN = "offer.withdrawn"
+REQUEST_CHANGED = "request.changed"  # a request's step, to its field worker and its creator
 SNAPSHOT = "snapshot"  # the first message of a stream that does not resume
 
 # WebSocket close codes the browser app acts on (4000-4999 are the application's own).
@@ -41,6 +42,7 @@ class LiveEvent:
     agent: str | None = None
     queue: str | None = None
     text: str = field(default="", compare=False, repr=False)
+    audience: frozenset[str] | None = None  # usernames it is for (besides supervisors)
 
     @classmethod
     def make(
@@ -52,10 +54,11 @@ class LiveEvent:
         *,
         agent: str | None = None,
         queue: str | None = None,
+        audience: frozenset[str] | None = None,
     ) -> LiveEvent:
         """An event with its wire text made now: one `json.dumps` for every page it goes to."""
         text = json.dumps({"id": id, "type": type, "at": at, "data": data}, separators=(",", ":"))
-        return cls(id, type, at, data, agent, queue, text)
+        return cls(id, type, at, data, agent, queue, text, audience)
 
     def message(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "at": self.at, "data": self.data}

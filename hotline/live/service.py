@@ -45,6 +45,7 @@ from hotline.live.events import (
     CONTACT_OFFERED,
     OFFER_WITHDRAWN,
     QUEUE_FIGURES,
+    REQUEST_CHANGED,
     SNAPSHOT,
     LiveEvent,
 )
@@ -58,6 +59,8 @@ from hotline.live.wallboard import (
     eligible_queues,
     queue_rows,
 )
+from hotline.requests import events as rq
+from hotline.requests.models import Request
 from hotline.routing import events as ev
 from hotline.routing.service import RoutingService, save_agent_skills
 from hotline.routing.types import AgentSkill, QueueSpec
@@ -77,6 +80,13 @@ _ROUTING_EVENTS: tuple[type[Event], ...] = (
     ev.AgentStateChanged,
     ev.AgentSkillsChanged,
     ev.QueuesConfigured,
+)
+_REQUEST_EVENTS: tuple[type[Event], ...] = (
+    rq.RequestCreated,
+    rq.RequestStateChanged,
+    rq.RequestMerged,
+    rq.RequestPlaced,
+    rq.RequestSlaBreached,
 )
 
 
@@ -225,7 +235,7 @@ class LiveFeed:
                     person, queues=eligible_queues(agent.skills, self._specs)
                 )
         self._unsubscribe = self._bus.subscribe(
-            self._receive, types={cls.type for cls in _ROUTING_EVENTS}
+            self._receive, types={cls.type for cls in (*_ROUTING_EVENTS, *_REQUEST_EVENTS)}
         )
         self._tasks = [
             asyncio.create_task(self._run(), name="live-feed"),
@@ -320,6 +330,9 @@ class LiveFeed:
             self._touch(self._specs)
 
     async def _handle(self, event: Event) -> None:
+        if isinstance(event, _REQUEST_EVENTS):
+            await self._request_changed(event)
+            return
         if isinstance(event, ev.AgentStateChanged | ev.AgentSkillsChanged):
             await self._agent_changed(event)
             return
@@ -377,6 +390,45 @@ class LiveFeed:
             tracked.agent = None
         if tracked.queue is not None:
             self._touch([tracked.queue])
+
+    async def _request_changed(self, event: Event) -> None:
+        """A request's step, for its field worker (and the one it was taken from), the agent
+        who created it, and supervisors. The step's own state and worker; no caller's details."""
+        request_id = str(getattr(event, "request_id", ""))
+        async with self._sessions() as session:
+            request = await session.get(Request, request_id)
+        if request is None:
+            return
+        if isinstance(event, rq.RequestStateChanged):
+            state, worker_id = event.to_state, event.worker_id
+        elif isinstance(event, rq.RequestCreated):
+            state, worker_id = "new", None
+        else:
+            state, worker_id = request.state, request.worker_id
+        previous = getattr(event, "previous_worker_id", None)
+        users = {
+            key: (await self._person(user_id)).username
+            for key, user_id in (
+                ("worker", worker_id),
+                ("previous", previous),
+                ("creator", request.created_by_id),
+            )
+            if user_id is not None
+        }
+        data = {
+            "request_id": request.id,
+            "event": event.type,
+            "category": request.category_id,
+            "state": state,
+            "from_state": getattr(event, "from_state", None),
+            "cause": getattr(event, "cause", None),
+            "priority": request.priority,
+            "district_id": request.district_id,
+            "needs_district": request.needs_district,
+            "sla_breached": request.sla_breached,
+            "worker": users.get("worker"),
+        }
+        self._emit(REQUEST_CHANGED, data, audience=frozenset(users.values()))
 
     async def _tell_agent(self, kind: str, contact_id: str, agent_id: str, **data: object) -> None:
         """An event about a contact and the agent it concerns (who alone, with supervisors, gets
@@ -479,10 +531,17 @@ class LiveFeed:
         *,
         agent: str | None = None,
         queue: str | None = None,
+        audience: frozenset[str] | None = None,
     ) -> None:
         self._last_id += 1
         event = LiveEvent.make(
-            self._last_id, kind, self._clock.now(), dict(data), agent=agent, queue=queue
+            self._last_id,
+            kind,
+            self._clock.now(),
+            dict(data),
+            agent=agent,
+            queue=queue,
+            audience=audience,
         )
         self._ring.append(event)
         for subscription in list(self._subscriptions):
@@ -492,6 +551,8 @@ class LiveFeed:
     def _visible(self, viewer: Viewer, event: LiveEvent) -> bool:
         if viewer.sees_all:
             return True
+        if event.audience is not None:
+            return viewer.username in event.audience
         if event.agent is not None:
             return event.agent == viewer.username
         return event.queue is not None and event.queue in self.queues_of(viewer.user_id)

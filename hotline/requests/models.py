@@ -110,6 +110,9 @@ class Request(Timestamped, Base):
         Index("ix_requests_worker_state", "worker_id", "state"),
         Index("ix_requests_state_accept_by", "state", "accept_by"),
         Index("ix_requests_state_sla_deadline", "state", "sla_deadline"),
+        # A caller's history newest first; a department's requests; reports by day (0006).
+        Index("ix_requests_phone_key_created", "phone_key", "created_at"),
+        Index("ix_requests_department_created", "department", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
@@ -124,6 +127,9 @@ class Request(Timestamped, Base):
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The department it belongs to (its specialist's, or the department line it was called in
+    # on): department specialists see their department's requests only.
+    department: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
 
     # The caller (personal data: never logged, never in events).
     caller_number: Mapped[str | None] = mapped_column(String(64))

@@ -85,6 +85,7 @@ class RequestView(Shape):
     form: dict[str, Any]
     note: str | None
     worker: str | None  # the field worker's username
+    department: str | None = None
     assigned_at: datetime | None
     accept_by: datetime | None
     accepted_at: datetime | None
@@ -117,3 +118,87 @@ class DuplicateView(Shape):
     id: str
     matches: list[Match]
     created_at: datetime
+
+
+# ---------------------------------------------------------------------------- the HTTP API
+
+
+class RequestCreateResult(Shape):
+    """What creating a request answers: the request, whether this submission made it (False:
+    the same form was submitted before, and this is that request), and the open requests that
+    look like the same one (to merge)."""
+
+    request: RequestView
+    created: bool
+    duplicates: list[DuplicateView]
+
+
+class RequestPage(Shape):
+    """A page of requests, newest first; `next_before` is the id to pass as `before` for the next
+    page (None: this was the last)."""
+
+    requests: list[RequestView]
+    next_before: str | None
+
+
+class ReasonIn(Shape):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class NoteIn(Shape):
+    note: LongText | None = None
+
+
+class AssignIn(Shape):
+    """A field worker by username (a supervisor's choice)."""
+
+    worker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class PlaceIn(Shape):
+    district_id: str = Field(min_length=1, max_length=64)
+
+
+class MergeIn(Shape):
+    """Merge `duplicate_id` into the request of the path (the primary)."""
+
+    duplicate_id: str = Field(min_length=1, max_length=32)
+
+
+class CallerLookupIn(Shape):
+    """A caller's number, sent in a body so that it stays out of URLs and access logs."""
+
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class RequestDraft(Shape):
+    """A new request's form as the agent desktop opens it from a call: the caller's number and
+    the contact filled in, and the idempotency key that makes submitting it twice harmless."""
+
+    idempotency_key: str
+    contact_id: str
+    caller: CallerView
+    topic: str | None
+    language: str | None
+
+
+class CategoryView(Shape):
+    """A request category as the forms need it."""
+
+    id: str
+    name: dict[str, str]
+    sla_hours: float
+    accept_minutes: float
+    information_only: bool
+    form: dict[str, Any]
+    kinds: list[str]
+
+
+class LogEntry(Shape):
+    """One step of a request's audit trail."""
+
+    seq: int
+    type: str
+    at: datetime
+    actor: str | None
+    data: dict[str, Any]

@@ -30,6 +30,7 @@ from hotline.db.base import utcnow
 from hotline.dispatch.assignment import AssignmentRefused
 from hotline.dispatch.districts import DistrictMap, DistrictSpec
 from hotline.dispatch.models import District, FieldWorker
+from hotline.lines.models import Line
 from hotline.requests.duplicates import Candidate, RequestKeys, find_duplicates, plan_merge
 from hotline.requests.events import (
     RequestCreated,
@@ -128,12 +129,14 @@ async def create_request(
     now: datetime | None = None,
     ip: str | None = None,
     rules: PriorityRules = DEFAULT_PRIORITY_RULES,
+    department: str | None = None,
 ) -> RequestChange:
     """Accept a new request. Bad fields raise `InvalidInput` with one problem per field (the
     form's against its category's JSON Schema); an address in no district is accepted and flagged
     (`needs_district`), never refused. A form submitted again with the same idempotency key gets
     the first request back (`created=False`); the key reused for different content is a
-    `Conflict`."""
+    `Conflict`. `department`: whose it is (a specialist's department); when None, the department
+    of the line the contact came in on, if it is a department line."""
     now = now or utcnow()
     if actor is not None and not STAFF.intersection(actor.roles):
         raise Forbidden("creating requests needs the role agent, department_specialist or higher")
@@ -153,8 +156,11 @@ async def create_request(
     priority = priority_of(
         age=data.caller.age, disability=data.caller.disability, urgent=data.urgent, rules=rules
     )
+    if department is None and data.contact_id is not None:
+        department = await _line_department(session, data.contact_id)
     request = Request(
         category_id=category.id,
+        department=department,
         state=NEW.value,
         priority=int(priority),
         urgent=data.urgent,
@@ -225,6 +231,15 @@ async def create_request(
         at=now,
     )
     return RequestChange(request, [event], created=True, duplicates=duplicates)
+
+
+async def _line_department(session: AsyncSession, contact_id: str) -> str | None:
+    department: str | None = await session.scalar(
+        select(Line.department)
+        .join(Contact, Contact.line_id == Line.id)
+        .where(Contact.id == contact_id)
+    )
+    return department
 
 
 def _fingerprint(data: RequestCreate) -> str:
@@ -746,6 +761,7 @@ async def views(session: AsyncSession, requests: Sequence[Request]) -> list[Requ
             form=r.form_data,
             note=r.note,
             worker=usernames.get(r.worker_id) if r.worker_id else None,
+            department=r.department,
             assigned_at=r.assigned_at,
             accept_by=r.accept_by,
             accepted_at=r.accepted_at,

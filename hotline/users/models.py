@@ -137,6 +137,7 @@ class AgentStateRecord(Base):
     __table_args__ = (
         CheckConstraint(check_in("state", AgentState), name="state"),
         Index("ix_agent_state_history_user_at", "user_id", "at"),
+        Index("ix_agent_state_history_at", "at"),  # reports read a period of everyone's (0006)
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)

@@ -66,6 +66,7 @@ class ApiHarness:
         must_change_password: bool = False,
         active: bool = True,
         password_hash_: str | None = None,
+        department: str | None = None,
     ) -> str:
         async with self.sessions() as session, session.begin():
             records = (
@@ -77,6 +78,7 @@ class ApiHarness:
                 password_hash=password_hash_ or password_hash(password),
                 active=active,
                 must_change_password=must_change_password,
+                department=department,
                 roles=list(records),
             )
             session.add(user)

@@ -296,10 +296,12 @@ async def running_hotline(
     callback_after: float = 60,
     http: bool = False,
     database_url: str | None = None,
+    extra_config: str = "",
     **settings: Any,
 ) -> AsyncIterator[Hotline]:
     """Hotline on a fresh database (an SQLite file in `tmp_path` unless `database_url` names an
-    empty one), with the test configuration."""
+    empty one), with the test configuration (and `extra_config` appended to it: more users, then
+    other sections)."""
     if shutil.which("sipp") is None:
         pytest.skip("SIPp (sip-tester) is not installed")
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
@@ -318,7 +320,7 @@ async def running_hotline(
     app = build_app(Settings(**values))
     config = CONFIG.replace("{offer_timeout}", str(offer_timeout)).replace(
         "{callback_after}", str(callback_after)
-    )
+    ) + textwrap.dedent(extra_config)
     async with app.sessions() as session:
         summary = await import_config(
             session=session,

@@ -1,5 +1,7 @@
-"""The `city` fixture: see tests/requests/city.py."""
+"""The `city` fixture (tests/requests/city.py) and the `field_api` fixture
+(tests/requests/field_api.py)."""
 
 from tests.requests.city import city
+from tests.requests.field_api import field_api
 
-__all__ = ["city"]
+__all__ = ["city", "field_api"]

@@ -11,7 +11,7 @@
 Written from Alembic's autogenerate output, then reviewed.
 
 Revision ID: 0007
-Revises: 0005 (to be re-pointed at 0006 when that revision is merged)
+Revises: 0006
 Create Date: 2026-12-12
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

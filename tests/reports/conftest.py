@@ -1,0 +1,1 @@
+"""Reports' tests build their own `centre` fixture on tests/requests/field_api.py."""
