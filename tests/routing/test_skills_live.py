@@ -90,7 +90,9 @@ async def test_a_logged_in_agent_is_offered_by_the_new_skills_at_once(
 ) -> None:
     anna = await _user(sessions, "agent01")
     async with sessions() as session:
-        await routing.login(anna, await agent_skills(session=session, user_id=anna), ready=True)
+        skills = await agent_skills(session=session, user_id=anna)
+    # Outside the session: on SQLite its connection is the one writer the router needs.
+    await routing.login(anna, skills, ready=True)
     offers: list[rt.Decision] = []
     routing.subscribe(offers.append)
     async with sessions() as session, session.begin():
@@ -120,5 +122,6 @@ async def test_skills_of_an_agent_the_router_has_not_seen_are_published_and_used
         [{"skill": "en", "level": 6, "preference": 0}],
     )
     async with sessions() as session:
-        await routing.login(olga, await agent_skills(session=session, user_id=olga))
+        skills = await agent_skills(session=session, user_id=olga)
+    await routing.login(olga, skills)
     assert routing.engine.agent(olga).skills == {"en": ENGLISH[0]}
