@@ -46,7 +46,7 @@ from hotline.audit import service as audit
 from hotline.auth.service import SignedInUser
 from hotline.calls.browser import ChosenPhoneDialer, NoOfferRinging, Phone
 from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
-from hotline.contacts.service import append_event
+from hotline.contacts.service import append_event, involves
 from hotline.core.clock import Clock
 from hotline.core.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
 from hotline.core.events import EventBus, Unsubscribe
@@ -68,7 +68,6 @@ PHONE_UNREACHABLE = "phone_unreachable"
 """The not-ready reason of an agent whose chosen phone cannot ring."""
 HISTORY_LIMIT = 20
 """Earlier contacts of the caller shown in the screen pop."""
-_INVOLVED = ("contact.offered", "contact.answered")
 
 
 class DeskUnavailable(HotlineError):
@@ -269,7 +268,8 @@ class AgentDesk:
         if row is None:
             raise NotFound(f"no contact {contact_id!r}", contact_id=contact_id)
         if not user.has_role(Role.SUPERVISOR) and not (
-            row.agent_id == user.id or await self._in_log(session, row, user.id, _INVOLVED)
+            row.agent_id == user.id
+            or await involves(session=session, contact_id=row.id, agent_id=user.id)
         ):
             await self._audit(session, user, "contact.read_denied", row.id, ip)
             await session.commit()
@@ -296,18 +296,6 @@ class AgentDesk:
             details=details,
             at=_dt(self._clock.now()),
         )
-
-    @staticmethod
-    async def _in_log(
-        session: AsyncSession, row: Contact, agent_id: str, types: tuple[str, ...]
-    ) -> bool:
-        """Whether the contact's log has an event of `types` naming the agent."""
-        payloads = await session.scalars(
-            select(ContactEvent.payload).where(
-                ContactEvent.contact_id == row.id, ContactEvent.type.in_(types)
-            )
-        )
-        return any(payload.get("agent_id") == agent_id for payload in payloads)
 
     async def _pop(
         self,
@@ -584,7 +572,9 @@ class AgentDesk:
         if contact_id is None:
             raise NothingToWrapUp("you have answered no contact to wrap up")
         row = await session.get(Contact, contact_id)
-        if row is None or not await self._in_log(session, row, user.id, ("contact.answered",)):
+        if row is None or not await involves(
+            session=session, contact_id=row.id, agent_id=user.id, types=("contact.answered",)
+        ):
             raise NothingToWrapUp("you did not answer this contact", contact_id=contact_id)
         if await session.get(WrapUpCode, code) is None:
             raise InvalidInput(

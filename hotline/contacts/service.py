@@ -253,14 +253,26 @@ async def agent_may_see(*, session: AsyncSession, contact: Contact, user: Viewer
     offered to or answered by them). The one rule for the screen pop, the script and the form."""
     if user.has_role(Role.SUPERVISOR):
         return True
-    if contact.agent_id == user.id:
-        return True
+    return contact.agent_id == user.id or await involves(
+        session=session, contact_id=contact.id, agent_id=user.id
+    )
+
+
+async def involves(
+    *,
+    session: AsyncSession,
+    contact_id: str,
+    agent_id: str,
+    types: Sequence[str] = INVOLVED_EVENTS,
+) -> bool:
+    """Whether the contact's log has an event of `types` naming the agent (by default: it was
+    offered to them, or they answered it). The one lookup behind every "is it theirs" rule."""
     payloads = await session.scalars(
         select(ContactEvent.payload).where(
-            ContactEvent.contact_id == contact.id, ContactEvent.type.in_(INVOLVED_EVENTS)
+            ContactEvent.contact_id == contact_id, ContactEvent.type.in_(types)
         )
     )
-    return any(payload.get("agent_id") == user.id for payload in payloads)
+    return any(payload.get("agent_id") == agent_id for payload in payloads)
 
 
 def _revive(row: ContactEvent) -> Event:

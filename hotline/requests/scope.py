@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.audit import service as audit
 from hotline.contacts.models import Contact, ContactEvent
+from hotline.contacts.service import INVOLVED_EVENTS, involves
 from hotline.core.errors import Forbidden, NotFound
 from hotline.dispatch.service import unplaced_requests
 from hotline.requests.models import Request, RequestCategory
@@ -34,9 +35,6 @@ from hotline.requests.schemas import (
 )
 from hotline.requests.service import SUPERVISING, Actor, caller_requests, request_log, views
 from hotline.users.models import Role
-
-INVOLVING = ("contact.offered", "contact.answered")
-"""Contact events naming the agents a contact was offered to or connected with."""
 
 
 class Viewer(Actor, Protocol):
@@ -54,12 +52,7 @@ async def contact_is_theirs(session: AsyncSession, contact: Contact, actor: Acto
     """Whether the contact was offered to or handled by `actor` (or they supervise)."""
     if sees_all(actor) or contact.agent_id == actor.id:
         return True
-    payloads = await session.scalars(
-        select(ContactEvent.payload).where(
-            ContactEvent.contact_id == contact.id, ContactEvent.type.in_(INVOLVING)
-        )
-    )
-    return any(payload.get("agent_id") == actor.id for payload in payloads)
+    return await involves(session=session, contact_id=contact.id, agent_id=actor.id)
 
 
 async def their_contact(session: AsyncSession, contact_id: str, actor: Actor) -> Contact:
@@ -90,7 +83,7 @@ def visible(actor: Viewer) -> ColumnElement[bool] | None:
                     Contact.agent_id == actor.id,
                     exists().where(
                         ContactEvent.contact_id == Contact.id,
-                        ContactEvent.type.in_(INVOLVING),
+                        ContactEvent.type.in_(INVOLVED_EVENTS),
                         ContactEvent.payload["agent_id"].as_string() == actor.id,
                     ),
                 ),
