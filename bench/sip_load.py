@@ -369,6 +369,7 @@ class HealthPoller(threading.Thread):
         self.stopped = threading.Event()
         self.answer: tuple[float, dict[str, Any]] | None = None
         self.times: list[tuple[float, float | None]] = []  # (when, seconds or None: no answer)
+        self.collector: list[tuple[float, dict[str, Any]]] = []  # (when, health's "gc")
 
     def run(self) -> None:
         while not self.stopped.is_set():
@@ -378,6 +379,8 @@ class HealthPoller(threading.Thread):
             self.times.append((started, took if health is not None else None))
             if health is not None:
                 self.answer = (time.monotonic(), health)
+                if "gc" in health:
+                    self.collector.append((started, health["gc"]))
             self.stopped.wait(max(0.0, 0.5 - took))
 
     def latest(self, max_age: float) -> dict[str, Any] | None:
@@ -394,6 +397,19 @@ class HealthPoller(threading.Thread):
             "unanswered": sum(1 for t in inside if t is None),
             "p50_ms": round(percentile(answered, 0.5), 1) if answered else None,
             "p99_ms": round(percentile(answered, 0.99), 1) if answered else None,
+        }
+
+    def collector_window(self, start: float, end: float) -> dict[str, Any]:
+        """Hotline's garbage collector over a stage: passes and pause time between its first
+        and last health answers in the stage, and the longest pause since Hotline started."""
+        inside = [g for when, g in self.collector if start <= when <= end]
+        if len(inside) < 2:
+            return {}
+        first, last = inside[0], inside[-1]
+        return {
+            "passes": [b - a for a, b in zip(first["passes"], last["passes"], strict=True)],
+            "pause_ms": round(last["total_pause_ms"] - first["total_pause_ms"], 1),
+            "longest_pause_ms_since_start": last["longest_pause_ms"],
         }
 
 
@@ -1188,6 +1204,7 @@ class Bench:
         stage.result["health_api"] = self.monitor.poller.response_times(
             stage.started, time.monotonic()
         )
+        stage.result["gc"] = self.monitor.poller.collector_window(stage.started, time.monotonic())
         a = self.args
         echoing = [s for s in self.monitor.sipps if s.echo]
         stage.result["udp_drops"] = self.monitor.udp_drops(
@@ -1581,6 +1598,13 @@ class Bench:
             parts.append(
                 f"HTTP /api/v1/health p50 {_ms(api['p50_ms'])} p99 {_ms(api['p99_ms'])}"
                 f"{', ' + str(api['unanswered']) + ' unanswered' if api['unanswered'] else ''}"
+            )
+        collector = result.get("gc")
+        if collector:
+            parts.append(
+                f"Hotline's GC {sum(collector['passes'])} passes ({collector['passes'][2]} full), "
+                f"{collector['pause_ms']:.0f} ms paused, longest pause so far "
+                f"{max(collector['longest_pause_ms_since_start']):.0f} ms"
             )
         print(f"  {name}: {'; '.join(parts)}", flush=True)
         if resources:

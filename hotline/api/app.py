@@ -27,6 +27,7 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketState
 
 from hotline.api.deps import LiveState, check_csrf, require_roles
+from hotline.core import heap
 from hotline.core.errors import HotlineError, NotFound
 from hotline.db.engine import read_sessions
 from hotline.routing.figures import queue_figures
@@ -167,6 +168,9 @@ def create_api(state: LiveState) -> FastAPI:
             "calls_in_progress": state.calls(),
             "agents": agents,
         }
+        collector = heap.report()
+        if collector is not None:
+            body["gc"] = collector
         return JSONResponse(status_code=200 if healthy else 503, content=body)
 
     @api.get(

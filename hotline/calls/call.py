@@ -1514,6 +1514,7 @@ class LiveCall:
         """Free a leg's endpoint: finish its recording and keep its quality figures."""
         endpoint_id = leg.endpoint.endpoint_id
         self.ctx.unbind_endpoint(endpoint_id)
+        leg.on_key = None  # its closure holds this call: freed without the cyclic collector
         recording = self._recording
         if recording is not None and recording.endpoint_id == endpoint_id:
             self._recording = None

@@ -49,6 +49,7 @@ def serve_command(
 
 async def _serve(settings: Settings) -> None:
     from hotline.app import build_app, start_platform
+    from hotline.core import heap
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -61,6 +62,7 @@ async def _serve(settings: Settings) -> None:
     except BaseException:
         await app.close()
         raise
+    heap.settle()  # after start-up: what it built lives as long as the process
     try:
         http = platform.http
         click.echo(

@@ -6,7 +6,9 @@ record and log."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import wave
+import weakref
 from pathlib import Path
 
 from sqlalchemy import select
@@ -129,6 +131,34 @@ async def test_a_caller_reaches_an_agent_through_the_ivr_and_both_hear_each_othe
         assert (await history())[-4:] == ["reserved", "busy", "wrap_up", "ready"]
         caller_audio.close()
         agent_audio.close()
+
+
+async def test_an_ended_call_is_freed_without_the_cyclic_garbage_collector(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    """The call, its legs and their SIP dialogs hold each other while the call runs; once it has
+    ended they must let go, so that reference counting frees them (hotline/core/heap.py)."""
+    async with running_hotline(tmp_path, prompt_cache) as h:
+        phone_port = free_port()
+        await h.logged_in("agent01", phone_port)
+        gc.collect()
+        gc.disable()
+        try:
+            agent = await h.phone(scenarios.answering_phone(h.folder("agent")), phone_port)
+            caller = await h.call(
+                scenarios.caller(
+                    h.folder("caller"), steps=[("pause", 800), ("key", 1), ("pause", 1500)]
+                )
+            )
+            calls = h.platform.calls._calls
+            call = weakref.ref(await eventually(lambda: next(iter(calls), None), 10, "a call"))
+            assert (await h.finish(caller, "caller")).returncode == 0
+            assert (await h.finish(agent, "agent")).returncode == 0
+            assert (await h.ended()).outcome == "handled"
+            await eventually(lambda: not calls, 5, "the call has left the service")
+            await eventually(lambda: call() is None, 5, "the ended call freed")
+        finally:
+            gc.enable()
 
 
 async def _connected(h: object) -> list[object] | None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
 
 from hotline.telephony.sip.auth import DigestCredentials
+from hotline.telephony.sip.dialog import Dialog
 from hotline.telephony.sip.endpoint import Endpoint
 from hotline.telephony.sip.errors import CallFailed
 from hotline.telephony.sip.message import SipResponse
@@ -148,3 +151,37 @@ async def test_cancelling_the_calling_task_sends_cancel(endpoint: Endpoint, tmp_
         await task
     result = await finish_sipp(process, tmp_path, time_limit=15)
     assert result.returncode == 0, result.explain()  # CANCEL seen, 487 ACKed
+
+
+class _Leg:
+    """Holds its dialog and handles its events with bound methods, as the call layer's legs do."""
+
+    def __init__(self, dialog: Dialog) -> None:
+        self.dialog = dialog
+        dialog.on_dtmf = self.digit
+        dialog.on_terminated = self.ended
+
+    def digit(self, dialog: Dialog, event: object) -> None:
+        pass
+
+    def ended(self, dialog: Dialog, reason: str) -> None:
+        pass
+
+
+async def test_an_ended_dialog_lets_go_of_its_handlers_so_no_cycle_outlives_the_call(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    process, uri = await sipp_uas(tmp_path, "builtin:uas")
+    dialog = await endpoint.invite(uri, build_offer(address="127.0.0.1", port=OFFER_PORT))
+    leg = _Leg(dialog)
+    gc.disable()  # only reference counting may free the leg
+    try:
+        await dialog.bye()
+        assert (dialog.on_dtmf, dialog.on_terminated) == (None, None)
+        gone = weakref.ref(leg)
+        del leg, dialog
+        assert gone() is None
+    finally:
+        gc.enable()
+    result = await finish_sipp(process, tmp_path, time_limit=15)
+    assert result.returncode == 0, result.explain()
