@@ -8,6 +8,7 @@ import {
   isOpen,
   problemsByField,
   requestBody,
+  requestRef,
   taskActions,
   type PanelValues,
 } from "../src/lib/fieldwork";
@@ -160,5 +161,11 @@ describe("requestBody", () => {
       draft,
     );
     expect(body.address).toBeUndefined();
+  });
+});
+
+describe("requestRef", () => {
+  it("is what the caller's status message quotes: the id's last six, upper-cased", () => {
+    expect(requestRef("01jf3k9x2abcdef")).toBe("ABCDEF");
   });
 });

@@ -17,7 +17,7 @@ import {
   type RequestSummary,
 } from "../api/requests";
 import { useI18n } from "../i18n";
-import { formInputs, problemsByField, requestBody, STATE_KEYS, type FormInput, type PanelValues } from "../lib/fieldwork";
+import { formInputs, problemsByField, requestBody, REQUEST_STATE_KEYS, requestRef, type FormInput, type PanelValues } from "../lib/fieldwork";
 import { formatDateTime } from "../lib/format";
 import { useLiveStore } from "../live/LiveContext";
 import { ErrorMessage } from "./ErrorMessage";
@@ -164,7 +164,8 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
     setError(null);
     try {
       const answer = await createRequest(api, requestBody(values, inputs, draft));
-      setCreated(answer);
+      // A second submission's answer (created: false) does not hide that the first made it.
+      setCreated((before) => (before?.created && before.request.id === answer.request.id ? before : answer));
       setDraft(null);
       loadHistory();
     } catch (err) {
@@ -217,7 +218,7 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
               <tr key={r.id} data-request={r.id}>
                 <td>{name(r.category)}</td>
                 <td>
-                  {t(STATE_KEYS[r.state])}
+                  {t(REQUEST_STATE_KEYS[r.state])}
                   {r.sla_breached && <span className="badge urgent">{t("request.slaBreached")}</span>}
                 </td>
                 <td>{formatDateTime(r.created_at, locale)}</td>
@@ -230,8 +231,8 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
       {created && (
         <p className="notice" role="status">
           {created.created
-            ? t("request.created", { ref: created.request.id.slice(-6) })
-            : t("request.alreadyCreated", { ref: created.request.id.slice(-6) })}{" "}
+            ? t("request.created", { ref: requestRef(created.request.id) })
+            : t("request.alreadyCreated", { ref: requestRef(created.request.id) })}{" "}
           {created.request.worker
             ? t("request.assignedTo", { worker: created.request.worker })
             : created.request.needs_district

@@ -130,7 +130,6 @@ export const en = {
   "pop.history": "Earlier contacts",
   "pop.noHistory": "No earlier contacts.",
   "pop.requests": "Open requests",
-  "pop.noRequests": "No open requests.",
   "pop.when": "When",
   "pop.outcome": "Outcome",
   "pop.request": "Request",

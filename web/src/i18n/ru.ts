@@ -130,7 +130,6 @@ export const ru: Record<MessageKey, string> = {
   "pop.history": "Прежние обращения",
   "pop.noHistory": "Прежних обращений нет.",
   "pop.requests": "Открытые заявки",
-  "pop.noRequests": "Открытых заявок нет.",
   "pop.when": "Когда",
   "pop.outcome": "Результат",
   "pop.request": "Заявка",

@@ -6,7 +6,7 @@ import type { ApiProblem } from "../api/types";
 import type { MessageKey } from "../i18n";
 import type { AddressIn, FieldTask, RequestCreate, RequestState } from "../api/requests";
 
-/** A request's state in words (the same for the field worker and the agent). */
+/** A request's state in words, as the field worker holding it reads it. */
 export const STATE_KEYS: Record<RequestState, MessageKey> = {
   new: "field.state.new",
   assigned: "field.state.assigned",
@@ -16,6 +16,23 @@ export const STATE_KEYS: Record<RequestState, MessageKey> = {
   failed: "field.state.failed",
   cancelled: "field.state.cancelled",
 };
+
+/** The same for staff, who read it about someone else's task. */
+export const REQUEST_STATE_KEYS: Record<RequestState, MessageKey> = {
+  new: "request.state.new",
+  assigned: "request.state.assigned",
+  accepted: "request.state.accepted",
+  in_progress: "request.state.in_progress",
+  done: "request.state.done",
+  failed: "request.state.failed",
+  cancelled: "request.state.cancelled",
+};
+
+/** The short reference a caller quotes, as their status messages give it (the request id's last
+ *  six characters, upper-cased: hotline.notifications.templates.reference). */
+export function requestRef(id: string): string {
+  return id.slice(-6).toUpperCase();
+}
 
 export type TaskAction = "accept" | "decline" | "call" | "start" | "done" | "failed";
 

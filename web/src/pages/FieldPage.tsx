@@ -176,7 +176,10 @@ function TaskCard({
             maxLength={4000}
             aria-invalid={fieldProblems.length > 0 || undefined}
             aria-describedby={fieldProblems.length > 0 ? `${writingId}-problem` : undefined}
-            onChange={(e) => setText(e.target.value)}
+            onChange={(e) => {
+              setText(e.target.value);
+              setError(null); // the message was about what was there before
+            }}
           />
           {fieldProblems.length > 0 && (
             <p id={`${writingId}-problem`} className="field-problem" role="alert">
