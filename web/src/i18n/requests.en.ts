@@ -43,6 +43,7 @@ export const requestsEn = {
   "field.declineReason": "Why you give the task back",
   "field.confirmDecline": "Give back",
   "field.callBridge": "Your phone will ring: answer it and you will be connected to the citizen.",
+  "field.noRoute": "Hotline cannot make outside calls here: phone the hotline and ask an operator to call the citizen.",
   "field.callAgent": "Your phone cannot be reached: an operator will call the citizen for you.",
 
   "request.title": "Requests",

@@ -44,6 +44,7 @@ export const requestsRu: Record<keyof typeof requestsEn, string> = {
   "field.declineReason": "Почему вы возвращаете задачу",
   "field.confirmDecline": "Вернуть задачу",
   "field.callBridge": "Сейчас зазвонит ваш телефон: ответьте, и вас соединят с заявителем.",
+  "field.noRoute": "Отсюда нельзя позвонить: позвоните на горячую линию и попросите оператора связаться с заявителем.",
   "field.callAgent": "Ваш телефон недоступен: оператор позвонит заявителю за вас.",
 
   "request.title": "Заявки",

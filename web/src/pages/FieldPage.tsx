@@ -159,7 +159,13 @@ function TaskCard({
           {call.mode === "bridge" ? t("field.callBridge") : t("field.callAgent")}
         </p>
       )}
-      <ErrorMessage error={otherError} onDismiss={() => setError(null)} />
+      {otherError instanceof ApiError && otherError.code === "no_outbound_route" ? (
+        <p className="error" role="alert">
+          {t("field.noRoute")}
+        </p>
+      ) : (
+        <ErrorMessage error={otherError} onDismiss={() => setError(null)} />
+      )}
       {writing ? (
         <form
           className="task-writing"
