@@ -2,8 +2,8 @@
 Hotline on each database: a volunteer sees only their own task, accepts it, calls the citizen
 through the platform (their SIPp phone rings, then the citizen's, and the two are bridged), and
 marks it done with a note (an empty note is refused beside the note's box); another volunteer's
-phone shows only their own task and is refused the first one; the citizen's full number is never
-in the page."""
+phone shows only their own task and is refused the first one, goes off duty and marks their task
+failed with a reason; the citizen's full number is never in the page."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hotline.contacts.models import Contact
 from hotline.dispatch.service import auto_assign
+from hotline.requests.models import Request
 from hotline.requests.schemas import RequestCreate
 from hotline.requests.service import create_request
 from tests.calls import scenarios
@@ -157,5 +158,23 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
             refused = await other.request.get(f"{base}/api/v1/tasks/{mine}")
             assert refused.status == 403
             assert not [digits for digits in HIDDEN if digits in await other.content()]
+
+            # Off duty (no new tasks), yet the task held stays theirs: it could not be done.
+            await other.get_by_role("button", name="On duty").tap()
+            await expect(other.get_by_role("button", name="Off duty")).to_have_attribute(
+                "aria-pressed", "false"
+            )
+            duty = await other.request.get(f"{base}/api/v1/field-workers/me")
+            assert (await duty.json())["available"] is False
+            card = task_card(other, theirs)
+            await card.get_by_role("button", name="Accept").tap()
+            await card.get_by_role("button", name="Could not do it").tap()
+            await card.get_by_label("Why it could not be done").fill("Nobody home, three visits.")
+            await card.get_by_role("button", name="Mark failed").tap()
+            await expect(card).to_have_count(0)
+            async with h.sessions() as session:
+                failed = await session.get(Request, theirs)
+                assert failed is not None
+                assert (failed.state, failed.reason) == ("failed", "Nobody home, three visits.")
         finally:
             await browser.close()
