@@ -12,6 +12,7 @@ import { loadText, saveText } from "./lib/storage";
 import { LiveProvider, useLive } from "./live/LiveContext";
 import { AdminPage } from "./pages/AdminPage";
 import { AgentDesktop } from "./pages/AgentDesktop";
+import { FieldPage } from "./pages/FieldPage";
 import { LoginPage } from "./pages/LoginPage";
 import { PasswordPage } from "./pages/PasswordPage";
 import { WallboardPage } from "./pages/WallboardPage";
@@ -20,12 +21,14 @@ const LANGUAGE_KEY = "hotline.language";
 
 type Session = { kind: "loading" } | { kind: "signedOut" } | { kind: "signedIn"; me: Me };
 
-/** The start page of a user: the desktop for agents, the wallboard for supervisors. */
+/** The start page of a user: the desktop for agents, the wallboard for supervisors, the task
+ *  list for field workers. */
 export function homePath(me: Me): string {
   if (me.user.must_change_password) return "/password";
   if (me.user.roles.includes("agent")) return "/agent";
   if (me.user.roles.includes("supervisor")) return "/wallboard";
   if (me.user.roles.includes("admin")) return "/admin";
+  if (me.user.roles.includes("field_worker")) return "/field";
   return "/";
 }
 
@@ -58,6 +61,7 @@ function Header({ me, language, onLanguage, onSignOut }: {
         {roles.includes("agent") && link("/agent", t("app.nav.desktop"))}
         {roles.includes("supervisor") && link("/wallboard", t("app.nav.wallboard"))}
         {roles.includes("admin") && link("/admin", t("admin.nav"))}
+        {roles.includes("field_worker") && link("/field", t("app.nav.field"))}
       </nav>
       <LiveStatus status={live.status} />
       <span className="spacer" />
@@ -79,6 +83,7 @@ function Screen({ api, me, path }: { api: ApiClient; me: Me; path: string }) {
   if (path === "/wallboard" && roles.includes("supervisor")) return <WallboardPage api={api} />;
   if ((path === "/admin" || path.startsWith("/admin/")) && roles.includes("admin"))
     return <AdminPage api={api} path={path} />;
+  if (path === "/field" && roles.includes("field_worker")) return <FieldPage api={api} />;
   const home = homePath(me);
   return (
     <main className="centered">

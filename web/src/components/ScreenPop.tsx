@@ -79,10 +79,10 @@ export function ScreenPop({ pop }: { pop: ContactPop | null }) {
               </tbody>
             </table>
           )}
-          <h3>{t("pop.requests")}</h3>
-          {pop.requests.length === 0 ? (
-            <p className="muted">{t("pop.noRequests")}</p>
-          ) : (
+          {/* The caller's requests are in the request panel below; this shows only what the
+              contact itself carries. */}
+          {pop.requests.length > 0 && <h3>{t("pop.requests")}</h3>}
+          {pop.requests.length > 0 && (
             <table>
               <thead>
                 <tr>

@@ -1,6 +1,8 @@
 // English. Every visible string of the app is here and in ru.ts (tests/i18n.test.ts checks both
 // have the same keys and placeholders). Placeholders are {name}.
 
+import { requestsEn } from "./requests.en";
+
 export const en = {
   "app.title": "Hotline",
   "app.loading": "Loading…",
@@ -130,7 +132,6 @@ export const en = {
   "pop.history": "Earlier contacts",
   "pop.noHistory": "No earlier contacts.",
   "pop.requests": "Open requests",
-  "pop.noRequests": "No open requests.",
   "pop.when": "When",
   "pop.outcome": "Outcome",
   "pop.request": "Request",
@@ -361,6 +362,7 @@ export const en = {
   "admin.users.sipPassword": "SIP password",
   "admin.users.sheetTitle": "First sign-in",
   "admin.users.sheetIntro": "Sign in with this password; you will be asked to choose your own at once. The SIP password is for a desk or soft phone, if you use one.",
+  ...requestsEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

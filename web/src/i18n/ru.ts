@@ -1,6 +1,7 @@
 // Русский: слова из глоссария проекта (оператор, обращение, поствызывная обработка...).
 
 import type { MessageKey } from "./en";
+import { requestsRu } from "./requests.ru";
 
 export const ru: Record<MessageKey, string> = {
   "app.title": "Горячая линия",
@@ -131,7 +132,6 @@ export const ru: Record<MessageKey, string> = {
   "pop.history": "Прежние обращения",
   "pop.noHistory": "Прежних обращений нет.",
   "pop.requests": "Открытые заявки",
-  "pop.noRequests": "Открытых заявок нет.",
   "pop.when": "Когда",
   "pop.outcome": "Результат",
   "pop.request": "Заявка",
@@ -362,4 +362,5 @@ export const ru: Record<MessageKey, string> = {
   "admin.users.sipPassword": "SIP-пароль",
   "admin.users.sheetTitle": "Первый вход",
   "admin.users.sheetIntro": "Войдите с этим паролем; система сразу попросит выбрать свой. SIP-пароль нужен для настольного или программного телефона, если вы им пользуетесь.",
+  ...requestsRu,
 };

@@ -30,6 +30,15 @@ export interface ContactRefData {
   username?: string;
 }
 
+/** A request's step (docs/requests.md, "Live events"): no caller's details. */
+export interface RequestChangedData {
+  request_id: string;
+  event: string;
+  category: string;
+  state: string;
+  worker: string | null;
+}
+
 export interface ContactEndedData {
   contact_id: string;
   outcome: string | null;
@@ -50,7 +59,8 @@ export type LiveEvent =
   | Base<"contact.offered", ContactOfferedData>
   | Base<"contact.answered", ContactRefData>
   | Base<"contact.ended", ContactEndedData>
-  | Base<"offer.withdrawn", ContactRefData>;
+  | Base<"offer.withdrawn", ContactRefData>
+  | Base<"request.changed", RequestChangedData>;
 export type LiveMessage = SnapshotMessage | LiveEvent;
 
 const KNOWN = new Set([
@@ -61,6 +71,7 @@ const KNOWN = new Set([
   "contact.answered",
   "contact.ended",
   "offer.withdrawn",
+  "request.changed",
 ]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -85,5 +96,6 @@ export function parseMessage(text: string): LiveMessage | null {
   if (type === "snapshot" && !(Array.isArray(data.queues) && Array.isArray(data.agents))) return null;
   if (type === "queue.figures" && !isObject(data.queue)) return null;
   if (type === "agent.state" && typeof data.username !== "string") return null;
+  if (type === "request.changed" && typeof data.request_id !== "string") return null;
   return value as unknown as LiveMessage;
 }

@@ -9,6 +9,7 @@ import { ContactWork } from "../components/ContactWork";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { HelpPopover } from "../components/HelpPopover";
 import { OfferBanner } from "../components/OfferBanner";
+import { RequestPanel } from "../components/RequestPanel";
 import { ScreenPop } from "../components/ScreenPop";
 import { SoftphonePanel } from "../components/SoftphonePanel";
 import { StatePanel } from "../components/StatePanel";
@@ -363,6 +364,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
           )}
           <ScreenPop pop={pop} />
           {pop && <ContactWork api={api} contactId={pop.id} />}
+          {pop && <RequestPanel api={api} contactId={pop.id} />}
           {pop && (
             <section className="panel" aria-labelledby="notes-title">
               <h2 id="notes-title">{t("notes.label")}</h2>
