@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import BeforeValidator
 
 from hotline.api.deps import DbSession, Live, LiveState, require_roles
 from hotline.core.errors import InvalidInput
@@ -31,7 +32,15 @@ From = Annotated[date | None, Query(alias="from", description="first local date;
 To = Annotated[
     date | None, Query(alias="to", description="last local date (included); default `from`")
 ]
-Interval = Literal[900, 1800, 3600]
+
+
+def _whole(value: Any) -> Any:
+    """A query's text as the number it spells ("1800" → 1800): a `Literal` of integers alone
+    accepts no text, and every query value is text."""
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+Interval = Annotated[Literal[900, 1800, 3600], BeforeValidator(_whole)]
 
 
 def _today(live: LiveState) -> date:

@@ -63,23 +63,44 @@ class Field:
         return ".".join(self.path)
 
 
-def form_fields(schema: Mapping[str, Any]) -> list[Field]:
-    """The fields of an object schema, in the schema's order, nested objects flattened."""
-    return list(_fields(schema, (), 0))
+def form_fields(schema: Mapping[str, Any], ui: Mapping[str, Any] | None = None) -> list[Field]:
+    """The fields of an object schema, nested objects flattened, in the order the agent sees
+    them: the ui-schema's `ui:order`, else the schema's (PostgreSQL's JSONB keeps keys in its own
+    order, shortest first, so a form without `ui:order` reads in that order on both)."""
+    return list(_fields(schema, ui or {}, (), 0))
 
 
-def _fields(schema: Mapping[str, Any], at: tuple[str, ...], depth: int) -> Iterator[Field]:
+def _ordered(properties: Mapping[str, Any], ui: Mapping[str, Any]) -> list[str]:
+    """The property names in `ui:order` (rjsf's: names, and "*" for all the others)."""
+    order = ui.get("ui:order")
+    if not isinstance(order, list):
+        return list(properties)
+    listed = [name for name in order if name in properties]
+    rest = [name for name in properties if name not in listed]
+    if "*" not in order:
+        return listed + rest
+    at = order.index("*")
+    before = [name for name in order[:at] if name in properties]
+    return before + rest + [name for name in listed if name not in before]
+
+
+def _fields(
+    schema: Mapping[str, Any], ui: Mapping[str, Any], at: tuple[str, ...], depth: int
+) -> Iterator[Field]:
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         return
-    for key, sub in properties.items():
+    for key in _ordered(properties, ui):
+        sub = properties[key]
+        sub_ui = ui.get(key)
+        sub_ui = sub_ui if isinstance(sub_ui, Mapping) else {}
         if not isinstance(sub, Mapping) or '"' in key or "\\" in key:
             continue  # not a schema, or a key no SQLite JSON path can name
         path = (*at, str(key))
         title = str(sub.get("title") or key)
         kind = _type(sub)
         if kind == "object" and isinstance(sub.get("properties"), Mapping) and depth < MAX_DEPTH:
-            yield from _fields(sub, path, depth + 1)
+            yield from _fields(sub, sub_ui, path, depth + 1)
             continue
         choices = _choices(sub)
         items = sub.get("items")
@@ -212,7 +233,7 @@ async def form_answers(
         submitted.rows.append([form, version, known.name if known else "", topic_, int(count)])
     for form, version in sorted(versions):
         known = forms.get((form, version))
-        fields = form_fields(known.json_schema) if known is not None else []
+        fields = form_fields(known.json_schema, known.ui_schema) if known is not None else []
         if not fields:
             continue
         figures = (

@@ -45,6 +45,9 @@ SURVEY = textwrap.dedent(
               properties:
                 street: {type: string, title: Street}
                 floor: {type: integer, title: Floor}
+        ui_schema:
+          ui:order: [age, help, symptoms, risk, notes, home]
+          home: {ui:order: [street, floor]}
     """
 )
 CONFIG = CITY + SURVEY

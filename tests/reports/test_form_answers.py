@@ -28,6 +28,10 @@ async def api(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Field
         yield world
 
 
+def _schema(*names: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {name: {"type": "string"} for name in names}}
+
+
 def _answers(report: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
     """answers_by_field rows by (version, topic, field, value)."""
     table = next(t for t in report["tables"] if t["name"] == "answers_by_field")
@@ -36,8 +40,28 @@ def _answers(report: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
 
 
 def test_fields_are_read_from_the_schema_with_how_each_is_counted() -> None:
-    schema = parse_config(CONFIG).forms[0].json_schema
-    fields = {f.name: (f.kind, [v for v, _ in f.choices]) for f in form_fields(schema)}
+    assert [f.name for f in form_fields(_schema("b", "a", "c"), {"ui:order": ["c", "*"]})] == [
+        "c",
+        "b",
+        "a",
+    ]
+    assert [f.name for f in form_fields(_schema("b", "a", "c"), {"ui:order": ["*", "b"]})] == [
+        "a",
+        "c",
+        "b",
+    ]
+    form = parse_config(CONFIG).forms[0]
+    found = form_fields(form.json_schema, form.ui_schema)
+    fields = {f.name: (f.kind, [v for v, _ in f.choices]) for f in found}
+    assert list(fields) == [
+        "age",
+        "help",
+        "symptoms",
+        "risk",
+        "notes",
+        "home.street",
+        "home.floor",
+    ]
     assert fields == {
         "age": ("number", []),
         "help": ("choice", ["doctor", "advice"]),
@@ -81,6 +105,16 @@ async def test_answers_are_counted_per_field_topic_and_form_version(api: FieldAp
         ["survey", 2, "Survey", "medical", 1],
     ]
     rows = _answers(report)
+    in_order = [key[2] for key in rows if key[:2] == (1, "covid")]  # as the form's ui:order
+    assert list(dict.fromkeys(in_order)) == [
+        "age",
+        "help",
+        "symptoms",
+        "risk",
+        "notes",
+        "home.street",
+        "home.floor",
+    ]
     age = rows[(1, "medical", "age", None)]
     assert (age["kind"], age["answers"], age["min"], age["max"], age["mean"]) == (
         "number",

@@ -2,7 +2,7 @@
 // contacts, service per interval, agents, form answers by field and requests, as tables and
 // charts, each downloadable as CSV or XLSX from the same route (docs/reports.md).
 
-import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useId, useMemo, useState, type FormEvent, type ReactNode } from "react";
 import type { ApiClient } from "../api/client";
 import { BarChart, LineChart } from "../components/reports/Charts";
 import "../components/reports/reports.css";
@@ -253,6 +253,7 @@ function FormAnswers({ report, path }: { report: Report | undefined; path: strin
 
 export function ReportsPage({ api }: { api: ApiClient }) {
   const { t, locale } = useI18n();
+  const id = useId();
   const today = localDate();
   const [query, setQuery] = useState<ReportQuery>({ from: today, to: today, interval: 900 });
   const [draft, setDraft] = useState<ReportQuery>(query);
@@ -295,17 +296,18 @@ export function ReportsPage({ api }: { api: ApiClient }) {
     <main className="reports">
       <h1>{t("reports.title")}</h1>
       <form className="report-query" onSubmit={submit} aria-label={t("reports.period")}>
-        <label>
-          {t("reports.from")}
-          <input type="date" required value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
-        </label>
-        <label>
-          {t("reports.to")}
-          <input type="date" required value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
-        </label>
-        <label>
-          {t("reports.interval")}
+        <div className="control">
+          <label htmlFor={`${id}-from`}>{t("reports.from")}</label>
+          <input id={`${id}-from`} type="date" required value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+        </div>
+        <div className="control">
+          <label htmlFor={`${id}-to`}>{t("reports.to")}</label>
+          <input id={`${id}-to`} type="date" required value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+        </div>
+        <div className="control">
+          <label htmlFor={`${id}-interval`}>{t("reports.interval")}</label>
           <select
+            id={`${id}-interval`}
             value={draft.interval}
             onChange={(e) => setDraft({ ...draft, interval: Number(e.target.value) as Interval })}
           >
@@ -315,7 +317,7 @@ export function ReportsPage({ api }: { api: ApiClient }) {
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <button type="submit" className="primary">
           {t("reports.show")}
         </button>
