@@ -96,6 +96,7 @@ async def test_answers_are_counted_per_field_topic_and_form_version(api: FieldAp
         report = (await boss.get("/api/v1/reports/forms", params=DAY)).json()
         covid = (await boss.get("/api/v1/reports/forms", params={**DAY, "topic": "covid"})).json()
         next_day = (await boss.get("/api/v1/reports/forms", params={"from": "2025-03-05"})).json()
+        weekly = (await boss.get("/api/v1/reports/weekly", params={"date": "2025-03-04"})).json()
 
     forms = report["tables"][0]
     assert forms["name"] == "forms"
@@ -150,6 +151,7 @@ async def test_answers_are_counted_per_field_topic_and_form_version(api: FieldAp
     assert [r[3] for r in covid["tables"][0]["rows"]] == ["covid"]
     assert {key[1] for key in _answers(covid)} == {"covid"}
     assert [t["rows"] for t in next_day["tables"]] == [[], []]
+    assert dict(weekly["tables"][0]["rows"])["agent_forms_submitted"] == 4
 
 
 async def test_form_answers_export_as_csv_and_xlsx_with_the_jsons_figures(api: FieldApi) -> None:

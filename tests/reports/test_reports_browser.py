@@ -140,6 +140,9 @@ async def test_a_supervisor_reads_the_days_reports_with_charts_and_downloads_the
                 await expect(page.locator('[data-figure="requests_done"] dd')).to_have_text(
                     str(summary["requests_done"])
                 )
+                await expect(page.locator('[data-figure="agent_forms_submitted"] dd')).to_have_text(
+                    "3"
+                )
                 assert summary["calls"] > 0
                 assert summary["requests_done"] == 1
                 # Contacts by topic: the table's rows and a bar per topic.

@@ -377,6 +377,7 @@ export const en = {
   "reports.sum.serviceLevel": "Service level",
   "reports.sum.abandonRate": "Abandoned",
   "reports.sum.formsFilled": "Forms filled",
+  "reports.sum.agentForms": "Agent forms submitted",
   "reports.sum.requestsDone": "Requests done",
   "reports.sum.doneWithinSla": "Done within SLA",
   "reports.sum.shareWithinSla": "Share within SLA",

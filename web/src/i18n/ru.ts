@@ -378,6 +378,7 @@ export const ru: Record<MessageKey, string> = {
   "reports.sum.serviceLevel": "Уровень обслуживания",
   "reports.sum.abandonRate": "Потеряно",
   "reports.sum.formsFilled": "Заполнено анкет",
+  "reports.sum.agentForms": "Анкет операторов отправлено",
   "reports.sum.requestsDone": "Заявок выполнено",
   "reports.sum.doneWithinSla": "Выполнено в срок",
   "reports.sum.shareWithinSla": "Доля в срок",

@@ -75,6 +75,7 @@ const SUMMARY: [string, MessageKey][] = [
   ["service_level", "reports.sum.serviceLevel"],
   ["abandon_rate", "reports.sum.abandonRate"],
   ["forms_filled", "reports.sum.formsFilled"],
+  ["agent_forms_submitted", "reports.sum.agentForms"],
   ["requests_done", "reports.sum.requestsDone"],
   ["requests_done_within_sla", "reports.sum.doneWithinSla"],
   ["share_done_within_sla", "reports.sum.shareWithinSla"],
