@@ -7,6 +7,8 @@ A form version's JSON Schema says what each field holds, and so how it is counte
 - a yes/no (`boolean`): how many answered true, how many false;
 - a number (`integer`, `number`): how many answered, the smallest, the largest and the mean;
 - anything else (free text, a date, an array of free items): how many filled it in.
+Every field has a row without a value: how many answered it (a number's also has its min, max and
+mean); choices and yes/no have a row per value after it.
 Fields of nested objects are counted under their dotted path (`address.street`).
 
 Forms are counted with their contact, by the time it arrived (as the contacts report counts), so
@@ -154,14 +156,14 @@ def _aggregates(sql: Dialect, fields: list[Field]) -> list[ColumnElement[Any]]:
         if f.kind == "number":
             number = sql.json_number(data, path)
             out += [func.count(number), func.min(number), func.max(number), func.avg(number)]
-        elif f.kind == "boolean":
+        else:  # how many answered it, then for choices and yes/no how many gave each value
+            out.append(_count(sql.json_filled(data, path)))
+        if f.kind == "boolean":
             out += [_count(sql.json_is(data, path, flag)) for flag, _ in f.choices]
         elif f.kind == "choices":
             out += [_count(sql.json_holds(data, path, str(value))) for value, _ in f.choices]
         elif f.kind == "choice":
             out += [_count(_equals(sql, path, value)) for value, _ in f.choices]
-        else:
-            out.append(_count(sql.json_filled(data, path)))
     return out
 
 
@@ -183,9 +185,8 @@ def _rows(
             count, least, most, mean = (next(figure) for _ in range(4))
             mean = None if mean is None else round(float(mean), 3)
             rows.append([*head, None, None, int(count or 0), _plain(least), _plain(most), mean])
-        elif f.kind == "filled":
-            rows.append([*head, None, None, int(next(figure) or 0), None, None, None])
         else:
+            rows.append([*head, None, None, int(next(figure) or 0), None, None, None])
             for value, label in f.choices:
                 shown = ("true" if value else "false") if f.kind == "boolean" else value
                 rows.append([*head, shown, label or None, int(next(figure) or 0), None, None, None])

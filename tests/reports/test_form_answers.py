@@ -124,6 +124,13 @@ async def test_answers_are_counted_per_field_topic_and_form_version(api: FieldAp
         70,
         50.0,
     )
+    # Each field: how many answered it, then how many gave each value.
+    assert [rows[(1, "medical", f, None)]["answers"] for f in ("help", "symptoms", "risk")] == [
+        2,
+        2,
+        2,
+    ]
+    assert rows[(1, "covid", "symptoms", None)]["answers"] == 0  # an empty array is no answer
     assert rows[(1, "medical", "help", "doctor")]["answers"] == 1
     assert rows[(1, "medical", "help", "doctor")]["label"] == "Doctor at home"
     assert rows[(1, "medical", "help", "advice")]["answers"] == 1

@@ -135,6 +135,8 @@ async def test_a_supervisor_reads_the_days_reports_with_charts_and_downloads_the
 
                 # The week's summary: the API's figures.
                 summary = dict(weekly["tables"][0]["rows"])
+                week = page.get_by_role("heading", name="Week 2025-03-03 – 2025-03-09")
+                await expect(week).to_be_visible()  # Monday to Sunday
                 calls = page.locator('[data-figure="calls"] dd')
                 await expect(calls).to_have_text(str(summary["calls"]))
                 await expect(page.locator('[data-figure="requests_done"] dd')).to_have_text(

@@ -11,6 +11,7 @@ import {
   formGroups,
   hourBars,
   intervalLabel,
+  lastDay,
   localDate,
   reportPaths,
   rowsOf,
@@ -105,8 +106,10 @@ describe("form answers", () => {
         columns: ["form", "form_version", "topic", "field", "title", "kind", "value", "label", "answers", "min", "max", "mean"],
         rows: [
           ["survey", 1, "medical", "age", "Age", "number", null, null, 2, 30, 70, 50],
+          ["survey", 1, "medical", "help", "Need", "choice", null, null, 2, null, null, null],
           ["survey", 1, "medical", "help", "Need", "choice", "doctor", "Doctor at home", 1, null, null, null],
           ["survey", 1, "medical", "help", "Need", "choice", "advice", null, 1, null, null, null],
+          ["survey", 1, "medical", "risk", "Risk", "boolean", null, null, 1, null, null, null],
           ["survey", 1, "medical", "risk", "Risk", "boolean", "true", null, 1, null, null, null],
           ["survey", 1, null, "age", "Age", "number", null, null, 1, 41, 41, 41],
           ["other", 3, "medical", "x", "X", "filled", null, null, 5, null, null, null],
@@ -145,6 +148,11 @@ describe("charts", () => {
     expect(niceScale(100)).toEqual({ top: 100, step: 25 });
     expect(niceScale(0)).toEqual({ top: 1, step: 0.25 });
     expect(niceScale(3)).toEqual({ top: 3, step: 1 });
+  });
+
+  it("name a period's last day, the day before its exclusive end", () => {
+    expect(lastDay("2025-03-10T00:00:00+03:00")).toBe("2025-03-09");
+    expect(lastDay("2025-03-01T00:00:00+03:00")).toBe("2025-02-28");
   });
 
   it("default to the browser's date", () => {

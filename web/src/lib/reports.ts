@@ -130,7 +130,7 @@ export interface FieldAnswers {
   kind: string;
   /** choice, choices, boolean: a bar per value. */
   values: Bar[];
-  /** number and filled: how many answered; numbers also min, max and mean. */
+  /** How many answered the field; numbers also have min, max and mean. */
   answers: number;
   min: number | null;
   max: number | null;
@@ -183,13 +183,19 @@ export function formGroups(report: Report | undefined): FormGroup[] {
       group.fields.push(field);
     }
     const count = toNumber(row.answers) ?? 0;
+    // The row without a value: how many answered the field; then a row per value, if any.
     if (row.value === null || row.value === undefined) field.answers = count;
-    else {
-      field.values.push({ label: String(row.label || row.value), value: count });
-      field.answers += count;
-    }
+    else field.values.push({ label: String(row.label || row.value), value: count });
   }
   return [...groups.values()];
+}
+
+/** The last day of a period the server gives as [from, to): "2025-03-10T00:00:00+03:00" → the
+ * day before, "2025-03-09". */
+export function lastDay(to: string): string {
+  const [year, month, day] = to.slice(0, 10).split("-").map(Number);
+  const date = new Date(Date.UTC(year ?? 1970, (month ?? 1) - 1, (day ?? 1) - 1));
+  return date.toISOString().slice(0, 10);
 }
 
 /** The weekly summary's figures by name. */

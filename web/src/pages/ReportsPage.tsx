@@ -17,6 +17,7 @@ import {
   formGroups,
   hourBars,
   intervalLabel,
+  lastDay,
   localDate,
   reportPaths,
   serviceSeries,
@@ -178,7 +179,7 @@ function Weekly({ report, path }: { report: Report | undefined; path: string }) 
   if (!report) return null;
   const figures = summaryOf(report);
   return (
-    <Section id="report-weekly" title={t("reports.weekly", { from: report.from.slice(0, 10), to: report.to.slice(0, 10) })}>
+    <Section id="report-weekly" title={t("reports.weekly", { from: report.from.slice(0, 10), to: lastDay(report.to) })}>
       <Downloads path={path} name={t("reports.weeklyName")} />
       <dl className="summary">
         {SUMMARY.map(([name, key]) => (
