@@ -3,16 +3,18 @@ loaded into PostgreSQL and into SQLite, then timed with the code the API runs.
 
 Per database (each a scratch database, migrated to head and dropped afterwards):
 1. load: a generated configuration (8 queues, 20 districts, 4 field worker kinds, 7 request
-   categories) through `import_config`; 200 agents and 5,000 field workers (250 per district,
-   capacity 3, a random open task count) in bulk; `--contacts` contacts over `--days` days with
-   their router events (queued, offered, answered, ended), the measured day's agent state history
+   categories, an agent form for every topic) through `import_config`; 200 agents and 5,000
+   field workers (250 per district, capacity 3, a random open task count) in bulk; `--contacts`
+   contacts over `--days` days with their router events (queued, offered, answered, ended), the
+   form submitted for 60 % of the handled ones, the measured day's agent state history
    (wrap-ups), and `--requests` requests over the same days (PostgreSQL: COPY; SQLite:
    executemany in one transaction of big batches);
 2. caller history by phone: what the desktop reads when a caller calls again: their earlier
    contacts (by number, newest first) and their requests (`caller_requests`, audited), committed;
    p50/p95 over random callers (target p95 < 50 ms);
 3. a day's report: `day_report` over the busiest kind of day (every table of the API's
-   `/reports/day`), three runs (target < 2 s); the weekly summary once;
+   `/reports/day`), three runs (target < 2 s); the weekly summary once; the day's form answers by
+   field (`/reports/forms`), three runs;
 4. assignment: a new request created and given to a field worker (`create_request`, then
    `auto_assign` and the commit) with 5,000 field workers, one at a time; p50/p95 of the
    assignment with its commit, and of the whole (target < 50 ms).
@@ -55,6 +57,7 @@ from hotline.contacts.models import Contact
 from hotline.db import migrate
 from hotline.db.engine import create_engine, create_sessions
 from hotline.dispatch.service import auto_assign
+from hotline.reports.forms import form_answers
 from hotline.reports.service import Period, day_report, weekly_summary
 from hotline.requests.schemas import RequestCreate
 from hotline.requests.service import caller_requests, create_request
@@ -82,6 +85,23 @@ AGENTS = 200
 FIELD_WORKERS = 5000
 CALLERS = 600_000
 BATCH = 50_000
+FORM_SHARE = 0.6
+"""Of the handled contacts, those whose agent submitted the intake form."""
+HELP = ["doctor_home", "telemedicine", "pcr_test", "ambulance", "advice"]
+SYMPTOMS = ["fever", "cough", "breathing", "smell_taste", "weakness", "none"]
+INTAKE = (
+    "    schema:\n"
+    "      type: object\n"
+    "      properties:\n"
+    "        full_name: {type: string, title: Name}\n"
+    "        age: {type: integer, minimum: 0, maximum: 120}\n"
+    f"        help: {{type: string, enum: [{', '.join(HELP)}]}}\n"
+    "        symptoms: {type: array, uniqueItems: true, items: "
+    f"{{type: string, enum: [{', '.join(SYMPTOMS)}]}}}}\n"
+    "        temperature: {type: number, minimum: 34, maximum: 43}\n"
+    "        risk_group: {type: boolean}\n"
+    "        notes: {type: string}\n"
+)
 
 
 def config_yaml() -> str:
@@ -126,7 +146,9 @@ def config_yaml() -> str:
         ]
         lines += [f"    fulfilled_by: [{', '.join(kinds)}]"] if kinds else []
         lines += ["    information_only: true"] if info else []
-    return "\n".join(lines) + "\n"
+    lines += ["forms:", "  - id: intake", "    name: Intake", "    language: ru"]
+    lines += [f"    topics: [{', '.join(TOPICS)}]"]
+    return "\n".join(lines) + "\n" + INTAKE
 
 
 def row_id(at: float, rng: random.Random) -> str:
@@ -245,10 +267,27 @@ def users_rows(world: World, now: datetime) -> Iterator[tuple[Any, ...]]:
                now)  # fmt: skip
 
 
+def form_data(rng: random.Random) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "full_name": "Ivan Petrov",
+        "age": rng.randrange(18, 95),
+        "help": rng.choice(HELP),
+        "symptoms": rng.sample(SYMPTOMS, rng.randrange(0, 3)),
+        "risk_group": rng.random() < 0.3,
+    }
+    if rng.random() < 0.7:
+        data["temperature"] = round(rng.uniform(36.0, 39.5), 1)
+    if rng.random() < 0.2:
+        data["notes"] = "lives alone"
+    return data
+
+
 def contact_rows(
     world: World, total: int, rng: random.Random
-) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
-    """(contact, its events, the agent state records it leaves on the report day)."""
+) -> Iterator[
+    tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+]:
+    """(contact, its events, the agent state records it leaves on the report day, its form)."""
     per_day = total // world.days
     origin = world.start.timestamp()
     for day in range(world.days):
@@ -261,6 +300,7 @@ def contact_rows(
             draw = rng.random()
             events: list[tuple[Any, ...]] = []
             states: list[tuple[Any, ...]] = []
+            forms: list[tuple[Any, ...]] = []
 
             def event(seq: int, kind: str, at: float, payload: dict[str, Any]) -> None:
                 events.append((row_id(at, rng), cid, seq, kind, _dt(at), cid, payload))  # noqa: B023
@@ -299,7 +339,11 @@ def contact_rows(
                 if day == world.report_day:
                     states.append((agent, "wrap_up", None, None, _dt(ended)))
                     states.append((agent, "ready", None, None, _dt(ended + 15)))
-            yield contact, events, states
+                if rng.random() < FORM_SHARE:
+                    at = _dt(ended)
+                    forms.append((cid, "intake", 1, form_data(rng), "submitted", 1, at, "agent",
+                                  at, "agent"))  # fmt: skip
+            yield contact, events, states, forms
 
 
 CONTACT_COLUMNS = ("id", "correlation_id", "direction", "channel", "caller_number", "line_id",
@@ -307,6 +351,8 @@ CONTACT_COLUMNS = ("id", "correlation_id", "direction", "channel", "caller_numbe
                    "attributes", "arrived_at", "answered_at", "ended_at", "last_seq")  # fmt: skip
 EVENT_COLUMNS = ("id", "contact_id", "seq", "type", "at", "correlation_id", "payload")
 STATE_COLUMNS = ("user_id", "state", "reason", "contact_id", "at")
+FORM_COLUMNS = ("contact_id", "form_id", "form_version", "data", "status", "version",
+                "updated_at", "updated_by", "submitted_at", "submitted_by")  # fmt: skip
 REQUEST_COLUMNS = ("id", "category_id", "state", "priority", "urgent", "source", "contact_id",
                    "created_by_id", "department", "caller_number", "caller_name", "caller_age",
                    "disability", "phone_key", "postcode", "street", "house", "flat",
@@ -403,25 +449,28 @@ async def load(
         ((w, f"d{district:02d}", 0) for w, _, district in world.workers),
         convert,
     )
-    counts = {"contacts": 0, "contact_events": 0, "agent_state_history": 0}
+    counts = {"contacts": 0, "contact_events": 0, "agent_state_history": 0, "contact_forms": 0}
     contact_batch: list[tuple[Any, ...]] = []
     event_batch: list[tuple[Any, ...]] = []
     state_batch: list[tuple[Any, ...]] = []
+    form_batch: list[tuple[Any, ...]] = []
 
     async def flush() -> None:
         for table, columns, batch in (
             ("contacts", CONTACT_COLUMNS, contact_batch),
             ("contact_events", EVENT_COLUMNS, event_batch),
             ("agent_state_history", STATE_COLUMNS, state_batch),
+            ("contact_forms", FORM_COLUMNS, form_batch),
         ):
             if batch:
                 counts[table] += await write_batches(writer, table, columns, iter(batch), convert)
                 batch.clear()
 
-    for contact, events, states in contact_rows(world, contacts, rng):
+    for contact, events, states, forms in contact_rows(world, contacts, rng):
         contact_batch.append(contact)
         event_batch.extend(events)
         state_batch.extend(states)
+        form_batch.extend(forms)
         if len(contact_batch) >= BATCH:
             await flush()
     await flush()
@@ -498,11 +547,19 @@ async def reports(sessions: async_sessionmaker[AsyncSession], world: World) -> d
     async with sessions() as session:
         await weekly_summary(session=session, period=Period.week_of(day, timezone=TIMEZONE))
     weekly = time.perf_counter() - began
+    form_runs = []
+    for _ in range(3):
+        began = time.perf_counter()
+        async with sessions() as session:
+            forms = await form_answers(session=session, period=period)
+        form_runs.append(time.perf_counter() - began)
     return {
         "day_report_seconds": [round(r, 3) for r in runs],
         "day_report_rows": rows,
         "day_contacts_offered": offered,
         "weekly_summary_seconds": round(weekly, 3),
+        "form_answers_seconds": [round(r, 3) for r in form_runs],
+        "day_forms_submitted": sum(row[-1] for row in forms.tables[0].rows),
     }
 
 

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import BeforeValidator
 
 from hotline.api.deps import DbSession, Live, LiveState, require_roles
 from hotline.core.errors import InvalidInput
-from hotline.reports import service
+from hotline.reports import forms, service
 from hotline.reports.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from hotline.reports.service import ContactDimension, Period, Report, RequestDimension, Table
 from hotline.users.models import Role
@@ -31,7 +32,15 @@ From = Annotated[date | None, Query(alias="from", description="first local date;
 To = Annotated[
     date | None, Query(alias="to", description="last local date (included); default `from`")
 ]
-Interval = Literal[900, 1800, 3600]
+
+
+def _whole(value: Any) -> Any:
+    """A query's text as the number it spells ("1800" → 1800): a `Literal` of integers alone
+    accepts no text, and every query value is text."""
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+Interval = Annotated[Literal[900, 1800, 3600], BeforeValidator(_whole)]
 
 
 def _today(live: LiveState) -> date:
@@ -177,3 +186,21 @@ async def requests(
     period = _period(live, first, last)
     table = await service.requests_by(session=db, period=period, by=by)
     return _answer(_one("requests", period, table), format)
+
+
+@router.get("/forms")
+async def form_answers(
+    db: DbSession,
+    live: Live,
+    first: From = None,
+    last: To = None,
+    form: Annotated[str | None, Query(description="only this form's answers")] = None,
+    topic: Annotated[str | None, Query(description="only contacts of this topic")] = None,
+    format: Format = "json",
+) -> Any:
+    """Form answers by field: the scripts' forms submitted for the period's contacts, per form
+    version and topic, and per field the count of each choice, yes and no, a number's count,
+    min, max and mean, or how many filled it in."""
+    period = _period(live, first, last)
+    report = await forms.form_answers(session=db, period=period, form_id=form, topic=topic)
+    return _answer(report, format)

@@ -31,6 +31,7 @@ from hotline.reports.sql import Dialect, Unindexed
 from hotline.requests.models import Request
 from hotline.routing.models import Queue
 from hotline.routing.stats import IntervalStats
+from hotline.scripts.models import ContactForm
 from hotline.users.models import AgentStateRecord, User
 
 CALLER_DIRECTIONS = ("inbound", "callback")
@@ -663,7 +664,8 @@ async def weekly_summary(
 ) -> Report:
     """ "Calls this week, forms filled, requests by category, fulfilled within SLA": the summary
     table, then requests by category and contacts by day. A form filled is a request created
-    from one (the call's form, a specialist's or an API client's)."""
+    from one (the call's form, a specialist's or an API client's); the scripts' forms agents
+    submitted are counted apart (`agent_forms_submitted`)."""
     calls = await service_by_queue(
         session=session, period=period, short_abandon_seconds=short_abandon_seconds
     )
@@ -680,12 +682,25 @@ async def weekly_summary(
         ["service_level", centre["service_level"]],
         ["abandon_rate", centre["abandon_rate"]],
         ["forms_filled", totals.get("created", 0)],
+        ["agent_forms_submitted", await agent_forms_submitted(session=session, period=period)],
         ["requests_done", done],
         ["requests_done_within_sla", within],
         ["share_done_within_sla", round(within / done, 4) if done else None],
         ["requests_open", totals.get("open", 0)],
     ]
     return Report("weekly", period, [summary, by_category, contacts])
+
+
+async def agent_forms_submitted(*, session: AsyncSession, period: Period) -> int:
+    """The scripts' forms agents submitted for the period's contacts (as the form answers report
+    counts them: with their contact, by the time it arrived)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .join(ContactForm, ContactForm.contact_id == Contact.id)
+        .where(_in_period(Contact.arrived_at, period), ContactForm.status == "submitted")
+    )
+    return int(count or 0)
 
 
 def _column_totals(table: Table) -> Mapping[str, int]:

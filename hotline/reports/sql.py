@@ -1,14 +1,18 @@
 """The few SQL expressions SQLite and PostgreSQL spell differently: seconds between two
-timestamps, seconds since the epoch, and a JSON field as text. Reports compute with them in the
-database, so a day of a two-million-contact history is aggregated there, never row by row here.
+timestamps, seconds since the epoch, a JSON field as text, and what a JSON document holds at a
+path (a number, true or false, a string, an array holding a value: the form answers report).
+Reports compute with them in the database, so a day of a two-million-contact history is
+aggregated there, never row by row here.
 
 SQLite keeps timestamps as text (UTC, `YYYY-MM-DD HH:MM:SS.ffffff`), which `julianday` reads."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import Float, Integer, cast, func, literal
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -67,6 +71,74 @@ class Dialect:
         """A JSON field (`column["key"]`) as text."""
         value: ColumnElement[str] = json_field.as_string()
         return value
+
+    # A JSON document's value at a path of object keys. Each reads the type first, so a value of
+    # another type (data saved under an older schema) is no answer rather than a failed cast.
+
+    def _kind(self, document: Any, path: tuple[str, ...]) -> ColumnElement[str]:
+        """PostgreSQL's `jsonb_typeof` (number, boolean, string, array, object, null) or
+        SQLite's `json_type` (integer, real, true, false, text, array, object, null); NULL when
+        the path is missing."""
+        kind: ColumnElement[str]
+        if self.name == "postgresql":
+            kind = func.jsonb_typeof(document[path])
+        else:
+            kind = func.json_type(document, literal(json_path(path)))
+        return kind
+
+    def json_number(self, document: Any, path: tuple[str, ...]) -> ColumnElement[float]:
+        """The number at `path`, else NULL."""
+        kind = self._kind(document, path)
+        if self.name == "postgresql":
+            return case((kind == "number", cast(document[path].as_string(), Float)))
+        value = func.json_extract(document, literal(json_path(path)))
+        return case((kind.in_(("integer", "real")), cast(value, Float)))
+
+    def json_is(self, document: Any, path: tuple[str, ...], flag: bool) -> ColumnElement[bool]:
+        """Whether `path` holds the boolean `flag`."""
+        kind = self._kind(document, path)
+        if self.name == "postgresql":
+            text = document[path].as_string()
+            return and_(kind == "boolean", text == ("true" if flag else "false"))
+        return kind == ("true" if flag else "false")
+
+    def json_string(self, document: Any, path: tuple[str, ...]) -> ColumnElement[str]:
+        """The string at `path`, else NULL."""
+        kind = self._kind(document, path)
+        if self.name == "postgresql":
+            return case((kind == "string", document[path].as_string()))
+        return case((kind == "text", func.json_extract(document, literal(json_path(path)))))
+
+    def json_filled(self, document: Any, path: tuple[str, ...]) -> ColumnElement[bool]:
+        """Whether `path` holds an answer: not missing, null, an empty string or an empty array."""
+        kind = self._kind(document, path)
+        if self.name == "postgresql":
+            length = func.jsonb_array_length(document[path])
+        else:
+            length = func.json_array_length(document, literal(json_path(path)))
+        empty_string = self.json_string(document, path) == ""
+        return and_(
+            kind.is_not(None),
+            kind != "null",
+            case((empty_string, 0), else_=1) == 1,
+            case((kind == "array", length), else_=1) > 0,
+        )
+
+    def json_holds(self, document: Any, path: tuple[str, ...], value: str) -> ColumnElement[bool]:
+        """Whether `path` holds an array with the string `value` among its items."""
+        kind = self._kind(document, path)
+        if self.name == "postgresql":
+            wanted = cast(literal(json.dumps([value])), JSONB)
+            return and_(kind == "array", document[path].op("@>")(wanted))
+        items = func.json_each(document, literal(json_path(path))).table_valued("value")
+        found = select(literal(1)).select_from(items).where(items.c.value == value).exists()
+        return and_(kind == "array", found)
+
+
+def json_path(path: tuple[str, ...]) -> str:
+    """SQLite's JSON path of object keys: `$."a"."b"` (keys holding `"` or `\\` are refused by
+    the caller)."""
+    return "$" + "".join(f'."{key}"' for key in path)
 
 
 class Unindexed(ColumnElement[Any]):

@@ -220,3 +220,16 @@ async def test_reports_are_for_supervisors_and_administrators(centre: Centre) ->
     assert refused.status_code == 403
     assert backwards.status_code == 422
     assert today.json()["from"] == "2025-03-04T00:00:00+03:00"
+
+
+async def test_the_interval_is_read_from_the_query(centre: Centre) -> None:
+    await _traffic(centre)
+    async with centre.api.signed_in("boss") as boss:
+        half_hours = await boss.get(
+            "/api/v1/reports/service", params={"from": "2025-03-04", "interval": "1800"}
+        )
+        odd = await boss.get("/api/v1/reports/day", params={"interval": "1000"})
+    assert half_hours.status_code == 200, half_hours.text
+    labels = {row[0] for row in half_hours.json()["tables"][0]["rows"]}
+    assert labels == {"2025-03-04T12:00:00+03:00"}
+    assert odd.status_code == 422

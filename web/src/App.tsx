@@ -15,6 +15,7 @@ import { AgentDesktop } from "./pages/AgentDesktop";
 import { FieldPage } from "./pages/FieldPage";
 import { LoginPage } from "./pages/LoginPage";
 import { PasswordPage } from "./pages/PasswordPage";
+import { ReportsPage } from "./pages/ReportsPage";
 import { WallboardPage } from "./pages/WallboardPage";
 
 const LANGUAGE_KEY = "hotline.language";
@@ -62,6 +63,7 @@ function Header({ me, language, onLanguage, onSignOut }: {
         {roles.includes("supervisor") && link("/wallboard", t("app.nav.wallboard"))}
         {roles.includes("admin") && link("/admin", t("admin.nav"))}
         {roles.includes("field_worker") && link("/field", t("app.nav.field"))}
+        {(roles.includes("supervisor") || roles.includes("admin")) && link("/reports", t("reports.nav"))}
       </nav>
       <LiveStatus status={live.status} />
       <span className="spacer" />
@@ -81,6 +83,8 @@ function Screen({ api, me, path }: { api: ApiClient; me: Me; path: string }) {
   const roles = me.user.roles;
   if (path === "/agent" && roles.includes("agent")) return <AgentDesktop api={api} username={me.user.username} />;
   if (path === "/wallboard" && roles.includes("supervisor")) return <WallboardPage api={api} />;
+  if (path === "/reports" && (roles.includes("supervisor") || roles.includes("admin")))
+    return <ReportsPage api={api} />;
   if ((path === "/admin" || path.startsWith("/admin/")) && roles.includes("admin"))
     return <AdminPage api={api} path={path} />;
   if (path === "/field" && roles.includes("field_worker")) return <FieldPage api={api} />;
