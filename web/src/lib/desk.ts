@@ -6,7 +6,8 @@ import type { LiveEvent } from "../live/protocol";
 export interface Offer {
   contact_id: string;
   queue: string | null;
-  caller_number: string | null;
+  /** undefined until known: the feed does not carry it (the screen pop, an audited read, does) */
+  caller_number?: string | null;
   callback: boolean;
 }
 
@@ -22,8 +23,8 @@ export function trackOffer(offer: Offer | null, event: LiveEvent, username: stri
       return {
         contact_id: event.data.contact_id,
         queue: event.data.queue ?? null,
-        caller_number: event.data.caller_number ?? null,
-        callback: offer?.contact_id === event.data.contact_id ? offer.callback : false,
+        caller_number: event.data.caller_number,
+        callback: event.data.is_callback ?? (offer?.contact_id === event.data.contact_id ? offer.callback : false),
       };
     case "offer.withdrawn":
     case "contact.answered":
