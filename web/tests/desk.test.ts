@@ -12,11 +12,6 @@ describe("trackOffer", () => {
     expect(trackOffer(null, offered, "boris")).toBeNull();
   });
 
-  it("rings a callback as a callback, with the number unknown until the screen pop reads it", () => {
-    const offered = event("contact.offered", { contact_id: "c1", username: "anna", queue: "covid", is_callback: true });
-    expect(trackOffer(null, offered, "anna")).toEqual({ contact_id: "c1", queue: "covid", caller_number: undefined, callback: true });
-  });
-
   it("stops ringing when the offer is withdrawn, answered or ended", () => {
     expect(trackOffer(ringing, event("offer.withdrawn", { contact_id: "c1" }), "anna")).toBeNull();
     expect(trackOffer(ringing, event("contact.answered", { contact_id: "c1" }), "anna")).toBeNull();

@@ -23,8 +23,8 @@ export function trackOffer(offer: Offer | null, event: LiveEvent, username: stri
       return {
         contact_id: event.data.contact_id,
         queue: event.data.queue ?? null,
-        caller_number: event.data.caller_number,
-        callback: event.data.is_callback ?? (offer?.contact_id === event.data.contact_id ? offer.callback : false),
+        caller_number: event.data.caller_number ?? null,
+        callback: offer?.contact_id === event.data.contact_id ? offer.callback : false,
       };
     case "offer.withdrawn":
     case "contact.answered":

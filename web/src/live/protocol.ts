@@ -18,8 +18,6 @@ export interface ContactOfferedData {
   contact_id: string;
   username: string;
   queue: string;
-  is_callback?: boolean;
-  /** not sent by the server (personal data): kept for a feed that would */
   caller_number?: string | null;
 }
 

@@ -282,11 +282,13 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     (state === "reserved" && contactId
       ? { contact_id: contactId, queue: pop?.queue ?? null, callback: false }
       : null);
+  // The number is the screen pop's (the feed never carries it): unknown until the pop is read.
   const popped = ringingOffer && pop?.id === ringingOffer.contact_id ? pop : null;
-  const withCallback: Offer | null =
-    ringingOffer && popped
-      ? { ...ringingOffer, caller_number: popped.caller.number, callback: ringingOffer.callback || popped.callback }
-      : ringingOffer;
+  const withCallback: Offer | null = ringingOffer && {
+    ...ringingOffer,
+    caller_number: popped ? popped.caller.number : undefined,
+    callback: ringingOffer.callback || (popped?.callback ?? false),
+  };
   // Events name the queue by id; show its name where this page knows it.
   const shownOffer: Offer | null = withCallback && {
     ...withCallback,
