@@ -113,9 +113,13 @@ class Platform:
 class HttpServer:
     """uvicorn serving the API inside our event loop. The platform owns SIGINT/SIGTERM (it must
     end calls before anything else stops), so uvicorn's own signal handling is switched off,
-    and the socket is bound here so that a taken port is a clear error, not an exit."""
+    and the socket is bound here so that a taken port is a clear error, not an exit.
+    `trusted_proxies` (comma-separated addresses or networks) are the reverse proxies whose
+    X-Forwarded-For is believed, so the client address is the one the proxy saw; empty: none."""
 
-    def __init__(self, api: Any, *, host: str, port: int) -> None:
+    def __init__(
+        self, api: Any, *, host: str, port: int, trusted_proxies: str = "127.0.0.1"
+    ) -> None:
         import socket
 
         import uvicorn
@@ -136,7 +140,14 @@ class HttpServer:
                 f"HTTP port {host}:{port} is not available: {exc.strerror}", port=port
             ) from exc
         self.port: int = self.socket.getsockname()[1]
-        config = uvicorn.Config(api, lifespan="off", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            api,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=trusted_proxies or None,
+        )
         self.server = _Embedded(config)
         self._task: asyncio.Task[None] | None = None
 
@@ -426,6 +437,7 @@ async def start_platform(
                 api,
                 host=settings.http_bind_address,
                 port=settings.http_port,
+                trusted_proxies=settings.http_trusted_proxies,
             )
             await server.start()
             stages.append(("HTTP", server.stop))

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from hotline.agents.schemas import (
     AgentMe,
     ContactPop,
+    DeskOptions,
     DigitsIn,
     PhoneIn,
     PhoneOut,
@@ -22,7 +23,7 @@ from hotline.agents.schemas import (
     TransferIn,
     WrapUpIn,
 )
-from hotline.agents.service import AgentDesk, DeskUnavailable
+from hotline.agents.service import AgentDesk, DeskUnavailable, desk_options
 from hotline.api.deps import ClientIp, DbSession, require_roles
 from hotline.auth.service import SignedInUser
 from hotline.users.models import Role
@@ -59,6 +60,13 @@ async def me(user: Answering, desk: Desk, db: DbSession, ip: ClientIp) -> AgentM
     """Your state, phone, queues, today's figures, and the contact you are on (its reading is
     audited)."""
     return await desk.me(session=db, user=user, ip=ip)
+
+
+@router.get("/agent/options", responses={401: {}, 403: {}})
+async def options(user: Answering, db: DbSession) -> DeskOptions:
+    """The wrap-up codes to pick from and where a call may be transferred (queues, department
+    lines), with their names."""
+    return await desk_options(session=db)
 
 
 @router.post("/agent/state", responses=_CHANGE)

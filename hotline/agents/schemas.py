@@ -68,6 +68,28 @@ class WrapUpIn(_In):
     )
 
 
+class WrapUpCodeOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+
+
+class TransferTargetOut(BaseModel):
+    """Where a call may be transferred: `target` is what `POST /agent/call/transfer` takes."""
+
+    target: str
+    kind: Literal["queue", "line"]
+    id: str
+    name: str
+
+
+class DeskOptions(BaseModel):
+    """The desktop's choices: wrap-up codes and transfer targets (queues, department lines)."""
+
+    wrapup_codes: list[WrapUpCodeOut]
+    transfer_targets: list[TransferTargetOut]
+
+
 class Caller(BaseModel):
     number: str | None
 

@@ -37,10 +37,13 @@ from hotline.agents.schemas import (
     Caller,
     ChosenState,
     ContactPop,
+    DeskOptions,
     HistoryItem,
     PhoneOut,
     Today,
     TransferMode,
+    TransferTargetOut,
+    WrapUpCodeOut,
 )
 from hotline.audit import service as audit
 from hotline.auth.service import SignedInUser
@@ -53,6 +56,7 @@ from hotline.core.events import EventBus, Unsubscribe
 from hotline.lines.models import Line
 from hotline.routing import types as rt
 from hotline.routing.figures import queue_figures
+from hotline.routing.models import Queue
 from hotline.routing.service import RoutingService, agent_skills
 from hotline.users.models import AgentStateRecord, Role
 
@@ -603,3 +607,29 @@ class AgentDesk:
                 await self.routing.end_wrap_up(user.id)
             await self._check_reachable(user.id, user.username)
         return contact_id
+
+
+async def desk_options(*, session: AsyncSession) -> DeskOptions:
+    """The wrap-up codes an agent picks from and the targets a call may be transferred to (every
+    queue, and the department lines), as the configuration holds them now: a publish shows at
+    the next read."""
+    codes = await session.scalars(select(WrapUpCode).order_by(WrapUpCode.name, WrapUpCode.id))
+    queues = await session.scalars(select(Queue).order_by(Queue.name, Queue.id))
+    lines = await session.scalars(
+        select(Line).where(Line.kind == "department").order_by(Line.name, Line.id)
+    )
+    return DeskOptions(
+        wrapup_codes=[
+            WrapUpCodeOut(id=c.id, name=c.name, description=c.description) for c in codes
+        ],
+        transfer_targets=[
+            *(
+                TransferTargetOut(target=f"queue:{q.id}", kind="queue", id=q.id, name=q.name)
+                for q in queues
+            ),
+            *(
+                TransferTargetOut(target=f"line:{ln.id}", kind="line", id=ln.id, name=ln.name)
+                for ln in lines
+            ),
+        ],
+    )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from hotline.api.deps import ClientIp, DbSession, Live, SignedIn, csrf_exempt
 from hotline.auth import service
-from hotline.auth.schemas import LoginIn, Me, PasswordChangeIn
+from hotline.auth.schemas import LoginIn, Me, MeChange, PasswordChangeIn
 from hotline.auth.service import CSRF_COOKIE, SESSION_COOKIE
 from hotline.core.errors import CsrfFailed
 from hotline.core.settings import Settings
@@ -86,6 +86,12 @@ async def logout(
 async def me(user: SignedIn) -> Me:
     """Who is signed in, and the CSRF token (after a reload the page reads it here)."""
     return Me.of(user)
+
+
+@router.patch("/me", responses={401: {}, 403: {}, 422: {}})
+async def change_me(body: MeChange, user: SignedIn, db: DbSession) -> Me:
+    """Keep your choice of the app's language (`ru` or `en`) on the server."""
+    return Me.of(await service.set_language(session=db, user=user, language=body.language))
 
 
 @router.post("/password", status_code=204, responses={401: {}, 403: {}, 422: {}, 429: {}})

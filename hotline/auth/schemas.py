@@ -26,6 +26,14 @@ class PasswordChangeIn(BaseModel):
     new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
+class MeChange(BaseModel):
+    """What a user may change of themselves with `PATCH /auth/me`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Literal["ru", "en"]
+
+
 class UserOut(BaseModel):
     id: str
     username: str

@@ -9,7 +9,9 @@ that accept, then answers the offer on the agent's browser leg.
 The browser leg itself is a WebRTC endpoint of a media worker (`MediaEngine.allocate_webrtc`),
 offered by the page with `POST /api/v1/agent/softphone` and kept up while the page is open: it
 outlives calls. Each answered offer is a `BrowserLeg` on that same endpoint, which the call layer
-bridges and, at the call's end, only unbridges (`owns_endpoint` is False). When the endpoint
+bridges and, at the call's end, only unbridges (`owns_endpoint` is False); its quality figures
+for the call (the endpoint's counters at the end less those at the answer) are saved on the
+contact as a SIP leg's are. When the endpoint
 ends (the browser's connection failed or closed), the agent's softphone is gone: a call on it
 sees its agent leg end, and the desk is told (`on_lost`) so a ready agent becomes not ready.
 
@@ -39,6 +41,7 @@ from hotline.telephony.media.engine import (
 )
 from hotline.telephony.media.errors import MediaError, WebRtcOfferRejected
 from hotline.telephony.media.g711 import Codec as MediaCodec
+from hotline.telephony.media.stats import LegQuality
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +88,12 @@ class BrowserLeg:
     kind = "webrtc"
     owns_endpoint = False
 
-    def __init__(self, endpoint: EndpointInfo, media: MediaEngine) -> None:
+    def __init__(
+        self, endpoint: EndpointInfo, media: MediaEngine, quality_from: LegQuality | None = None
+    ) -> None:
         self.endpoint = endpoint
+        # The endpoint's figures when this call began: the call's own are the difference.
+        self.quality_from = quality_from
         self.codec = endpoint.codec or MediaCodec.PCMU
         self.on_key: KeyHandler | None = None  # the browser's keys come as RTP events
         self._media = media
@@ -111,6 +118,17 @@ class BrowserLeg:
         self.end(ENDED_BY_HANGUP)
         with contextlib.suppress(MediaError):
             await self._media.unbridge(self.endpoint.endpoint_id)
+
+    async def call_quality(self) -> LegQuality | None:
+        """What the softphone carried during this call (None when the endpoint is gone, or its
+        figures at the start were not read): saved on the contact like a SIP leg's."""
+        if self.quality_from is None:
+            return None
+        try:
+            now = await self._media.quality(self.endpoint.endpoint_id)
+        except MediaError:
+            return None
+        return now.since(self.quality_from)
 
     def __repr__(self) -> str:
         return f"<BrowserLeg endpoint {self.endpoint.endpoint_id}>"
@@ -262,7 +280,11 @@ class BrowserDialer:
             raise SoftphoneUnavailable("the softphone closed", phone="webrtc")
         if softphone.leg is not None and softphone.leg.active:
             raise SoftphoneUnavailable("the softphone is on another call", phone="webrtc")
-        softphone.leg = BrowserLeg(softphone.endpoint, self._media)
+        try:
+            start: LegQuality | None = await self._media.quality(softphone.endpoint.endpoint_id)
+        except MediaError:
+            start = None
+        softphone.leg = BrowserLeg(softphone.endpoint, self._media, start)
         return softphone.leg
 
     async def _disconnect_browser(self, username: str) -> None:

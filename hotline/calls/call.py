@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.calls import events as ce
 from hotline.calls.audio import CallAudio, QueuePosition
+from hotline.calls.browser import BrowserLeg
 from hotline.calls.directory import AgentDirectory, LineDirectory, LineInfo
 from hotline.calls.legs import AgentDialer, Leg, LegFailed, NumberDialer
 from hotline.contacts.models import CallOutcome, Contact
@@ -1093,10 +1094,11 @@ class LiveCall:
 
     async def _free(self, leg: Leg) -> LegQuality | None:
         """Release the leg's endpoint; one the leg does not own (an agent's softphone, which
-        outlives calls) is only unbridged."""
+        outlives calls) is only unbridged, and its figures are this call's part of them."""
         if not leg.owns_endpoint:
+            quality = await leg.call_quality() if isinstance(leg, BrowserLeg) else None
             await self.ctx.media.unbridge(leg.endpoint.endpoint_id)
-            return None
+            return quality
         return await self.ctx.media.release(leg.endpoint.endpoint_id)
 
     async def _rung(self, message: Rung) -> None:

@@ -310,8 +310,10 @@ def to_routing_specs(config: HotlineConfig) -> RoutingSpecs:
     """The routing engine's specs for a validated configuration: queues (with their business
     hours), every active user who answers contacts with their skills, and the calendars."""
     calendars = {c.id: business_hours(c) for c in config.calendars}
+    topics = {s.id: s.name for s in config.skills if s.kind == "topic"}
     queues: dict[str, QueueSpec] = {}
     for queue in config.queues:
+        topic = next((s.skill for s in queue.skills if s.skill in topics), None)
         queues[queue.id] = QueueSpec(
             id=queue.id,
             skills=tuple(SkillRequirement(s.skill, s.min_level) for s in queue.skills),
@@ -332,6 +334,8 @@ def to_routing_specs(config: HotlineConfig) -> RoutingSpecs:
             ),
             hours=calendars[queue.hours] if queue.hours is not None else None,
             closed_message=queue.closed_message,
+            topic=topic,
+            topic_name=topics.get(topic) if topic is not None else None,
         )
     agents = {
         user.username: {

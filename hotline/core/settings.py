@@ -236,6 +236,12 @@ class Settings(BaseSettings):
         description="Session cookies only over HTTPS; turn off only for http://127.0.0.1 (demo, "
         "tests)",
     )
+    http_trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed: the client address (login rate "
+        "limits, audit rows) is then the one the proxy saw. Empty: believe no proxy",
+    )
     web_session_idle_minutes: int = Field(
         720, ge=1, le=60 * 24 * 30, description="A browser session unused this long is over"
     )
@@ -262,6 +268,15 @@ class Settings(BaseSettings):
     def _ip_address(cls, value: str) -> str:
         ipaddress.ip_address(value)  # a name or a typo is refused: addresses are never guessed
         return value
+
+    @field_validator("http_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)  # an address or a network, no names
+        return ",".join(entries)
 
     @field_validator("media_address")
     @classmethod

@@ -99,7 +99,9 @@ async def _until_gone(websocket: WebSocket) -> None:
 async def wallboard(user: Overseer, feed: Feed) -> WallboardOut:
     """Every queue's figures and every agent's row, as of event `id`."""
     last_id, snapshot = feed.snapshot()
-    return WallboardOut.model_validate({"id": last_id, "data": snapshot.as_dict()})
+    return WallboardOut.model_validate(
+        {"id": last_id, "at": feed.now(), "data": snapshot.as_dict()}
+    )
 
 
 @router.post(

@@ -44,6 +44,14 @@ class QueueRowOut(BaseModel):
     abandoned_today: int
     service_level_today: float | None
     asa_today_seconds: float | None
+    offered_30min: int
+    answered_30min: int
+    abandoned_30min: int
+    service_level_30min: float | None
+    asa_30min_seconds: float | None
+    sl_target_seconds: float
+    topic: str | None
+    topic_name: str | None
     waiting_since: float | None
 
 
@@ -53,7 +61,9 @@ class SnapshotOut(BaseModel):
 
 
 class WallboardOut(BaseModel):
-    """The wallboard as of event `id`: open `GET /api/v1/events?last_event_id=<id>` to follow it."""
+    """The wallboard as of event `id`: open `GET /api/v1/events?last_event_id=<id>` to follow it.
+    `at` is the server's time (unix seconds), for the page's clock offset."""
 
     id: int
+    at: float
     data: SnapshotOut

@@ -11,6 +11,10 @@ Why it is shaped so:
   when the event is made. The engine may already be a step ahead of the events still in the inbox;
   their rows then repeat what an earlier event said, and the last event about a row always
   carries the row as the engine holds it.
+- Some figures move with time alone: the last 30 minutes' (a sliding window of one-minute buckets)
+  at each minute boundary, "today" at midnight. The feed looks at every queue again at each
+  minute boundary of its clock (and before any flush or settle that crosses one), so the rows it
+  holds always read as a fresh snapshot would at that moment.
 - Queue figures cost a pass over the contacts the router holds, so they are recomputed for the
   queues an event touched at most once per `coalesce_seconds` (a burst of a thousand arrivals costs
   a handful of passes, not a thousand), and sent only when they changed.
@@ -208,6 +212,7 @@ class LiveFeed:
         self._forced: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
+        self._minute = 0  # the clock's minute the queue rows were last all looked at in
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
 
@@ -228,6 +233,7 @@ class LiveFeed:
             names=self._names,
         )
         self._queues, self._agents = dict(snapshot.queues), dict(snapshot.agents)
+        self._minute = int(now // 60)
         for agent in engine.agents():
             person = self._people.get(agent.agent_id)
             if person is not None:
@@ -262,6 +268,7 @@ class LiveFeed:
         """Wait until every event received so far is sent, figures included (no coalescing
         delay): for tests, and before a snapshot must match the router exactly."""
         await self._inbox.join()
+        self._minute_passed()
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush()
@@ -271,6 +278,10 @@ class LiveFeed:
     @property
     def last_id(self) -> int:
         return self._last_id
+
+    def now(self) -> float:
+        """The server's time, as the feed's events stamp it."""
+        return self._clock.now()
 
     def snapshot(self) -> tuple[int, Snapshot]:
         """The wallboard as of the last event sent, with that event's id."""
@@ -323,11 +334,24 @@ class LiveFeed:
                 self._inbox.task_done()
 
     async def _refresh(self) -> None:
-        """Figures that move with time alone (midnight, the sliding window of the expected wait)
-        are looked at now and then; unchanged rows are not sent."""
+        """Figures that move with time alone (the last 30 minutes, the expected wait, midnight)
+        are looked at again at each minute boundary, and every `refresh_seconds` at the latest;
+        unchanged rows are not sent."""
         while True:
-            await asyncio.sleep(self._refresh_every)
-            self._touch(self._specs)
+            now = self._clock.now()
+            await asyncio.sleep(min(self._refresh_every, 60.0 - now % 60.0 + 0.05))
+            if not self._minute_passed():
+                self._touch(self._specs)
+
+    def _minute_passed(self) -> bool:
+        """If the clock entered another minute since the rows were all looked at, look at them
+        all again (soon): the sliding window dropped a minute. True when it did."""
+        minute = int(self._clock.now() // 60)
+        if minute == self._minute:
+            return False
+        self._minute = minute
+        self._touch(self._specs)
+        return True
 
     async def _handle(self, event: Event) -> None:
         if isinstance(event, _REQUEST_EVENTS):
@@ -356,7 +380,8 @@ class LiveFeed:
                 contact_id,
                 event.agent_id,
                 queue=event.queue_id,
-                is_callback=event.is_callback,
+                callback=event.is_callback,  # the desktop shows a callback as one
+                is_callback=event.is_callback,  # the earlier name, kept for older pages
             )
         elif isinstance(event, ev.OfferWithdrawn):
             tracked.agent = None
@@ -503,6 +528,9 @@ class LiveFeed:
     def _flush(self) -> None:
         self._flush_handle = None
         self._last_flush = asyncio.get_running_loop().time()
+        if int(self._clock.now() // 60) != self._minute:
+            self._minute = int(self._clock.now() // 60)
+            self._dirty |= set(self._specs)
         dirty, forced = self._dirty, self._forced
         self._dirty, self._forced = set(), set()
         now = self._clock.now()

@@ -3,7 +3,9 @@
 Pure (the engine's state and statistics in, plain data out): the HTTP API serves it, and the
 simulator could show the same. "Today" is the statistics intervals since local midnight that this
 router has seen (the router's statistics start when the process does; reports from the event log
-cover whole days)."""
+cover whole days). "30min" is the router's sliding window (`RoutingStats.window`, one-minute
+buckets): what ended its wait in the last 30 minutes, so it moves at each minute boundary even
+when nothing happens (the live feed looks again at every minute)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,15 @@ class QueueFigures:
     abandoned_today: int = 0
     service_level_today: float | None = None
     asa_today_seconds: float | None = None
+    # the sliding window: contacts whose wait ended (answered or abandoned) in the last 30 minutes
+    offered_30min: int = 0
+    answered_30min: int = 0
+    abandoned_30min: int = 0
+    service_level_30min: float | None = None
+    asa_30min_seconds: float | None = None
+    sl_target_seconds: float = 20.0
+    topic: str | None = None  # the topic skill the queue serves, for grouping
+    topic_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +80,7 @@ def queue_figures(
         for row in engine.stats.intervals(queue_id):
             if row.start + engine.stats.interval_seconds > day_start:
                 today.merge(row)
+        recent = engine.stats.window(queue_id, now)
         out.append(
             QueueFigures(
                 queue_id=queue_id,
@@ -84,6 +96,14 @@ def queue_figures(
                 abandoned_today=today.abandoned,
                 service_level_today=today.service_level,
                 asa_today_seconds=today.asa_seconds,
+                offered_30min=recent.offered,
+                answered_30min=recent.answered,
+                abandoned_30min=recent.abandoned,
+                service_level_30min=recent.service_level,
+                asa_30min_seconds=recent.asa_seconds,
+                sl_target_seconds=spec.sl_target_seconds,
+                topic=spec.topic,
+                topic_name=spec.topic_name,
             )
         )
     return out

@@ -88,6 +88,10 @@ class QueueSpec:
     overflow: tuple[OverflowRule, ...] = ()
     hours: OpenHours | None = None  # None: always open
     closed_message: str | None = None
+    # The topic the queue serves (its first required skill of kind "topic") and that skill's
+    # name: labels for the wallboard's grouping; the engine does not look at them.
+    topic: str | None = None
+    topic_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from hotline.audit.models import AuditEntry
 from hotline.calls.events import IvrCompleted
 from hotline.contacts.models import Contact, ContactEvent
 from hotline.contacts.service import append_event, create_contact
+from hotline.lines.models import Line
 from hotline.routing.service import agent_skills
 from hotline.routing.types import AgentState
 from hotline.users.models import AgentStateRecord, User
@@ -324,3 +325,35 @@ async def test_wrap_up_is_only_for_a_contact_the_agent_answered(
         row = await session.get(Contact, contact_id)
         assert row is not None
         assert row.wrap_up_code_id is None
+
+
+async def test_the_desktop_lists_wrap_up_codes_and_transfer_targets_with_their_names(
+    api: ApiHarness,
+) -> None:
+    async with api.sessions() as session, session.begin():
+        session.add(
+            Line(
+                id="ministry",
+                name="Health ministry",
+                number="+74950003344",
+                kind="department",
+                department="health",
+            )
+        )
+    async with api.signed_in("agent01") as agent, api.signed_in("boss") as supervisor:
+        answer = await agent.get("/api/v1/agent/options")
+        assert answer.status_code == 200, answer.text
+        assert (await supervisor.get("/api/v1/agent/options")).status_code == 403
+    assert answer.json() == {
+        "wrapup_codes": [{"id": "consultation", "name": "Consultation given", "description": None}],
+        "transfer_targets": [  # queues, then department lines (public lines are not targets)
+            {"target": "queue:medical", "kind": "queue", "id": "medical", "name": "Medical help"},
+            {"target": "queue:overflow", "kind": "queue", "id": "overflow", "name": "Overflow"},
+            {
+                "target": "line:ministry",
+                "kind": "line",
+                "id": "ministry",
+                "name": "Health ministry",
+            },
+        ],
+    }

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,9 +96,9 @@ async def _answered_on_the_softphone(
 
 async def _a_call_through_the_softphone(
     h: Hotline, browser_http: httpx.AsyncClient, phone: BrowserPeer, mark: bytes, name: str
-) -> None:
+) -> dict[str, Any]:
     """One caller picks the help topic, the agent accepts on the softphone, both hear each
-    other, and the agent hangs up from the desktop."""
+    other, and the agent hangs up from the desktop; the browser leg's figures of the call."""
     caller, caller_audio = await _answered_on_the_softphone(h, browser_http, name)
 
     # Both ways: the caller's audio reaches the browser, the browser's reaches the caller.
@@ -117,7 +118,20 @@ async def _a_call_through_the_softphone(
         "by": "agent",
         "reason": "hung up from the agent desktop",
     }
+    # The browser leg's figures for this call are on its contact, as a SIP leg's are: the
+    # audio went both ways through it, and nothing was lost on loopback.
+    this_call = (await h.contacts())[-1]
+    figures = [
+        p["figures"]
+        for kind, p in await h.log(this_call.id)
+        if kind == "call.quality" and p["leg"] == "agent"
+    ]
+    assert len(figures) == 1
+    assert figures[0]["packets_sent"] >= 20  # the caller's words, to the browser
+    assert figures[0]["packets_received"] >= 20  # the agent's, from it
+    assert figures[0]["packets_lost"] == 0
     caller_audio.close()
+    return figures[0]
 
 
 async def test_an_agent_takes_two_calls_on_one_browser_softphone_leg(
@@ -130,7 +144,8 @@ async def test_an_agent_takes_two_calls_on_one_browser_softphone_leg(
         routing.engine.set_queue(  # wrap-up ends by the desktop, not by its timer
             replace(h.platform.specs["help"], wrap_up_seconds=120), h.platform.app.clock.now()
         )
-        await _a_call_through_the_softphone(h, browser_http, phone, b"\x44", "first")
+        opened = asyncio.get_running_loop().time()
+        first = await _a_call_through_the_softphone(h, browser_http, phone, b"\x44", "first")
         assert (await h.agent_state("agent01"))[0] is AgentState.WRAP_UP
         me = (await browser_http.get("/api/v1/agent/me")).json()
         assert me["reachable"] is True  # the leg outlived the call
@@ -139,7 +154,11 @@ async def test_an_agent_takes_two_calls_on_one_browser_softphone_leg(
         assert (await h.agent_state("agent01"))[0] is AgentState.READY
 
         # The second call is answered on the same leg: no new offer from the page.
-        await _a_call_through_the_softphone(h, browser_http, phone, b"\x54", "second")
+        second = await _a_call_through_the_softphone(h, browser_http, phone, b"\x54", "second")
+        # Each call's figures are its own, not the leg's since it opened (before `opened`): the
+        # two calls, one after the other, fit in the time both took.
+        both = asyncio.get_running_loop().time() - opened
+        assert first["duration_seconds"] + second["duration_seconds"] <= both
         wrapped = await browser_http.post("/api/v1/agent/wrapup", json={"code": "advice"})
         assert wrapped.status_code == 204, wrapped.text
         assert (await h.agent_state("agent01"))[0] is AgentState.READY

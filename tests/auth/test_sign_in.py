@@ -8,10 +8,13 @@ from http.cookies import SimpleCookie
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.app import HttpServer
 from hotline.auth.models import WebSession
+from hotline.core.settings import Settings
 from hotline.users.models import User
 from hotline.users.passwords import ScryptCost, hash_password, verify_password
 from tests.api.harness import PASSWORD, ApiHarness, build_harness
@@ -366,3 +369,59 @@ async def test_signing_in_replaces_a_scrypt_hash_with_argon2(api: ApiHarness) ->
     assert verify_password("old secret", user.password_hash or "")
     async with api.signed_in("veteran", "old secret"):
         pass
+
+
+async def test_the_language_chosen_is_kept_on_the_server_and_a_bad_one_is_refused_by_field(
+    api: ApiHarness,
+) -> None:
+    async with api.signed_in("agent01") as client:
+        changed = await client.patch("/api/v1/auth/me", json={"language": "en"})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["user"]["language"] == "en"
+        bad = await client.patch("/api/v1/auth/me", json={"language": "de"})
+        assert bad.status_code == 422
+        assert bad.json()["code"] == "invalid_input"
+        assert [p["loc"] for p in bad.json()["details"]["problems"]] == [["body", "language"]]
+        token = client.headers.pop("X-CSRF-Token")
+        assert (await client.patch("/api/v1/auth/me", json={"language": "ru"})).status_code == 403
+        client.headers["X-CSRF-Token"] = token
+    async with api.signed_in("agent01") as again:  # another device opens in the choice
+        assert (await again.get("/api/v1/auth/me")).json()["user"]["language"] == "en"
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.1", ""])
+async def test_behind_a_trusted_proxy_the_address_limit_counts_the_forwarded_client(
+    sessions: async_sessionmaker[AsyncSession], trusted: str
+) -> None:
+    api = await build_harness(
+        sessions, login_max_failures_per_address=2, http_trusted_proxies=trusted
+    )
+    server = HttpServer(api.api, host="127.0.0.1", port=0, trusted_proxies=trusted)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as proxy:
+
+            async def login(client: str, username: str, password: str) -> int:
+                answer = await proxy.post(
+                    LOGIN,
+                    json={"username": username, "password": password},
+                    headers={"X-Forwarded-For": client},
+                )
+                return answer.status_code
+
+            assert await login("203.0.113.7", "agent01", "wrong") == 401
+            assert await login("203.0.113.7", "boss", "wrong") == 401
+            assert await login("203.0.113.7", "boss", PASSWORD) == 429  # that client waits
+            # Another client behind the same proxy: its own address, unless the proxy is not
+            # trusted, when every client looks like the proxy itself.
+            assert await login("198.51.100.9", "boss", PASSWORD) == (200 if trusted else 429)
+    finally:
+        await server.stop()
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert Settings(http_trusted_proxies=" 10.0.0.0/8, 127.0.0.1 ").http_trusted_proxies == (
+        "10.0.0.0/8,127.0.0.1"
+    )
+    with pytest.raises(ValidationError):
+        Settings(http_trusted_proxies="proxy.example")

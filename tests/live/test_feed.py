@@ -139,14 +139,22 @@ async def test_a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(
     boss = Page(await live.feed.connect(live.viewer("boss")))
     pages = [boss, Page(await live.feed.connect(live.viewer("agent02")), "agent02")]
     checked = 0
+    windows: set[str] = set()  # what the last-30-minutes figures were seen doing
     for step in range(100):
         await calls.step()
+        if step in (49, 79):  # past the wallboard's last 30 minutes, with no event but the time
+            live.clock.advance(31 * 60)
         if step % 20 == 10:  # a page opened mid-stream, while events may still be on their way
             pages.append(Page(await live.feed.connect(live.viewer("boss"))))
         if step % 5 == 4:
             await live.feed.settle()
             now = live.clock.now()
             fresh = await live.fresh()
+            for row in fresh.queues.values():
+                if row.figures.answered_30min:
+                    windows.add("answered")
+                if row.figures.answered_today > row.figures.answered_30min:
+                    windows.add("dropped")  # answers older than 30 minutes left the window
             for page in pages:
                 page.read()
                 if page.username is None:
@@ -158,6 +166,7 @@ async def test_a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(
                     assert page.state().view(page.username, mine).at(now) == want, f"step {step}"
 
     assert checked > 50
+    assert windows == {"answered", "dropped"}
     assert len((await live.fresh()).agents) == 3  # the sequence logged every agent in
     assert {e.type for e in boss.events} >= set(BROWSER_EVENTS)  # and did a bit of everything
     for page in pages:
@@ -345,3 +354,33 @@ async def test_closing_the_feed_ends_every_stream_without_asking_to_resume(live:
     await live.feed.close()
     assert page.drain()[-1] is None
     assert not page.cut_off
+
+
+async def test_the_last_30_minutes_figures_move_on_with_time_alone(live: Live) -> None:
+    boss = await live.feed.connect(live.viewer("boss"))
+    await live.login("agent01")
+    contact = await live.new_contact()
+    await live.routing.arrive(contact, "medical")
+    live.clock.advance(5)
+    await live.routing.answer(contact)
+    await live.feed.settle()
+
+    def medical(page: Subscription) -> list[dict[str, object]]:
+        return [
+            e.data["queue"]
+            for e in received(page)
+            if e.type == QUEUE_FIGURES and e.data["queue"]["queue_id"] == "medical"
+        ]
+
+    answered = medical(boss)[-1]
+    assert (answered["answered_30min"], answered["service_level_30min"]) == (1, 1.0)
+    assert answered["asa_30min_seconds"] == 5.0
+    assert (answered["topic"], answered["topic_name"]) == ("medical", "Medical help")
+    assert answered["sl_target_seconds"] == 20.0
+
+    live.clock.advance(31 * 60)  # no event at all: only time passes
+    await live.feed.settle()
+    later = medical(boss)
+    assert len(later) == 1
+    assert (later[0]["answered_30min"], later[0]["service_level_30min"]) == (0, None)
+    assert later[0]["answered_today"] == 1

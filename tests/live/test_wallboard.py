@@ -102,3 +102,31 @@ def test_a_snapshot_from_the_engine_lists_each_agents_queues_by_skill() -> None:
     }
     assert snapshot.queues["medical"].waiting_since == 12.0
     assert snapshot.queues["medical"].figures.longest_wait_seconds == 8.0
+
+
+def test_a_queue_row_carries_its_topic_target_and_last_30_minutes() -> None:
+    specs = {
+        "medical": QueueSpec(
+            "medical", (), sl_target_seconds=10, topic="medical", topic_name="Medical help"
+        ),
+        "other": QueueSpec("other", ()),
+    }
+    engine = RoutingEngine(specs.values())
+    engine.login("a1", [], 0.0, ready=True)
+    engine.arrive("c1", "medical", 100.0)  # offered to a1 at once
+    engine.answer("c1", 115.0)  # waited 15 s: beyond the 10 s target
+    engine.arrive("c2", "medical", 120.0)
+    engine.abandon("c2", 150.0)
+    rows = build_snapshot(engine, specs, {}, now=200.0, day_start=0.0, names={}).queues
+    medical = rows["medical"].figures
+    assert (medical.topic, medical.topic_name, medical.sl_target_seconds) == (
+        "medical",
+        "Medical help",
+        10,
+    )
+    assert (medical.offered_30min, medical.answered_30min, medical.abandoned_30min) == (2, 1, 1)
+    assert (medical.service_level_30min, medical.asa_30min_seconds) == (0.0, 15.0)
+    assert rows["other"].figures.topic is None
+    later = build_snapshot(engine, specs, {}, now=200.0 + 31 * 60, day_start=0.0, names={})
+    assert later.queues["medical"].figures.answered_30min == 0
+    assert later.queues["medical"].figures.answered_today == 1

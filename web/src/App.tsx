@@ -136,6 +136,9 @@ export function App() {
   const chooseLanguage = (l: Language) => {
     setChosenLanguage(l);
     saveText(LANGUAGE_KEY, l);
+    // Signed in: kept on the server too (PATCH /auth/me), so every device opens in it.
+    if (session.kind === "signedIn" && session.me.user.language !== l)
+      void api.setLanguage(l).then((me) => setSession({ kind: "signedIn", me }), () => undefined);
   };
 
   // Put the address in line with the session: sign-in pages only when signed out, and so on.

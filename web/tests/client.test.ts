@@ -123,6 +123,24 @@ describe("ApiClient", () => {
     expect(JSON.parse(last().body)).toEqual({ state: "ready" });
   });
 
+  it("keeps the language on the server with PATCH /auth/me, CSRF token included", async () => {
+    const api = new ApiClient({ base, readCookie: () => null });
+    await api.login("anna", "right");
+    const me = await api.setLanguage("en");
+    expect(last()).toMatchObject({ method: "PATCH", url: "/api/v1/auth/me" });
+    expect(JSON.parse(last().body)).toEqual({ language: "en" });
+    expect(last().headers["x-csrf-token"]).toBe("token-from-login");
+    expect(me.user.username).toBe("anna");
+    expect(api.csrfToken).toBe("token-from-me");
+  });
+
+  it("reads the desktop's options with GET and has no mute route", async () => {
+    const api = new ApiClient({ base });
+    await api.agentOptions().catch(() => undefined);
+    expect(last()).toMatchObject({ method: "GET", url: "/api/v1/agent/options" });
+    expect(seen.some((s) => s.url.includes("mute"))).toBe(false);
+  });
+
   it("turns the catalogue's errors into ApiError with code, details and the 429 wait", async () => {
     const api = new ApiClient({ base });
     const limited = await api.login("anna", "slow down").catch((e: unknown) => e);

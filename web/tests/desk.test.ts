@@ -12,6 +12,13 @@ describe("trackOffer", () => {
     expect(trackOffer(null, offered, "boris")).toBeNull();
   });
 
+  it("says a callback is a callback, from the offer's own flag", () => {
+    const callback = event("contact.offered", { contact_id: "c2", username: "anna", queue: "covid", callback: true });
+    const plain = event("contact.offered", { contact_id: "c3", username: "anna", queue: "covid", callback: false });
+    expect(trackOffer(null, callback, "anna")?.callback).toBe(true);
+    expect(trackOffer(null, plain, "anna")?.callback).toBe(false);
+  });
+
   it("stops ringing when the offer is withdrawn, answered or ended", () => {
     expect(trackOffer(ringing, event("offer.withdrawn", { contact_id: "c1" }), "anna")).toBeNull();
     expect(trackOffer(ringing, event("contact.answered", { contact_id: "c1" }), "anna")).toBeNull();

@@ -18,6 +18,14 @@ export function figures(queueId: string, extra: Partial<QueueFigures> = {}): Que
     abandoned_today: 0,
     service_level_today: null,
     asa_today_seconds: null,
+    offered_30min: 0,
+    answered_30min: 0,
+    abandoned_30min: 0,
+    service_level_30min: null,
+    asa_30min_seconds: null,
+    sl_target_seconds: 20,
+    topic: null,
+    topic_name: null,
     ...extra,
   };
 }

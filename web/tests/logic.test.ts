@@ -74,17 +74,19 @@ describe("thresholds", () => {
 });
 
 describe("wallboard grouping", () => {
-  it("groups queues by topic, named topics first, queues by name", () => {
+  it("groups queues by topic, topics by their names, then queues of none, queues by name", () => {
     const groups = groupByTopic([
-      figures("b", { name: "B", topic: "medicine" }),
+      figures("b", { name: "B", topic: "medicine", topic_name: "Medical help" }),
       figures("x", { name: "X" }),
-      figures("a", { name: "A", topic: "medicine" }),
-      figures("c", { name: "C", topic: "food" }),
+      figures("a", { name: "A", topic: "medicine", topic_name: "Medical help" }),
+      figures("c", { name: "C", topic: "food", topic_name: "Food parcels" }),
+      figures("d", { name: "D", topic: "plasma" }),
     ]);
-    expect(groups.map((g) => [g.topic, g.queues.map((q) => q.name)])).toEqual([
-      ["food", ["C"]],
-      ["medicine", ["A", "B"]],
-      [null, ["X"]],
+    expect(groups.map((g) => [g.topic, g.name, g.queues.map((q) => q.name)])).toEqual([
+      ["food", "Food parcels", ["C"]],
+      ["medicine", "Medical help", ["A", "B"]],
+      ["plasma", "plasma", ["D"]],
+      [null, null, ["X"]],
     ]);
   });
 

@@ -7,7 +7,7 @@ gets a new SSRC): the counters of each stream are added to the leg's totals."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MAX_DROPOUT = 3000
@@ -47,6 +47,26 @@ class LegQuality:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LegQuality:
         return cls(**data)
+
+    def since(self, earlier: LegQuality) -> LegQuality:
+        """The figures of what the leg carried after `earlier` was read: an agent's browser leg
+        lives across calls, so one call's part is the difference of two readings. Counters and
+        the loss are differences; the jitter, its highest value, the streams and the far end's
+        figures are as they stand at the end (RFC 3550 keeps no history to split them by)."""
+        expected = self.packets_expected - earlier.packets_expected
+        lost = max(0, self.packets_lost - earlier.packets_lost)
+        return replace(
+            self,
+            duration_seconds=round(self.duration_seconds - earlier.duration_seconds, 3),
+            packets_sent=self.packets_sent - earlier.packets_sent,
+            octets_sent=self.octets_sent - earlier.octets_sent,
+            packets_received=self.packets_received - earlier.packets_received,
+            octets_received=self.octets_received - earlier.octets_received,
+            packets_expected=expected,
+            packets_lost=lost,
+            loss_fraction=round(lost / expected, 4) if expected > 0 else 0.0,
+            duplicates=self.duplicates - earlier.duplicates,
+        )
 
 
 class ReceiveStats:

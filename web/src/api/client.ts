@@ -7,6 +7,8 @@ import type {
   ApiProblem,
   ChosenState,
   ContactPop,
+  DeskOptions,
+  Language,
   Me,
   PhoneKind,
   TransferMode,
@@ -160,6 +162,13 @@ export class ApiClient {
     this.csrfToken = null;
   }
 
+  /** Keeps the app's language on the server: every device of the user opens in it. */
+  async setLanguage(language: Language): Promise<Me> {
+    const me = await this.request<Me>("PATCH", "/auth/me", { body: { language } });
+    this.csrfToken = me.csrf_token;
+    return me;
+  }
+
   changePassword(currentPassword: string, newPassword: string): Promise<void> {
     return this.request("POST", "/auth/password", {
       body: { current_password: currentPassword, new_password: newPassword },
@@ -192,7 +201,13 @@ export class ApiClient {
     return this.request("POST", "/agent/offer/accept");
   }
 
-  callAction(action: "hangup" | "hold" | "resume" | "mute" | "unmute"): Promise<void> {
+  /** Wrap-up codes and transfer targets, with their names. */
+  agentOptions(): Promise<DeskOptions> {
+    return this.request("GET", "/agent/options");
+  }
+
+  /** Mute is not here: it is the softphone's own (its microphone track), no server call. */
+  callAction(action: "hangup" | "hold" | "resume"): Promise<void> {
     return this.request("POST", `/agent/call/${action}`);
   }
 

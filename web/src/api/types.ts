@@ -93,12 +93,17 @@ export interface QueueFigures {
   abandoned_today: number;
   service_level_today: number | null;
   asa_today_seconds: number | null;
-  /** Not in the contract yet: service level of the last 30 minutes. */
-  service_level_30min?: number | null;
-  /** Not in the contract yet: the queue's service-level target in seconds (default 20). */
-  sl_target_seconds?: number | null;
-  /** Not in the contract yet: the topic the queue serves, for grouping the wallboard. */
-  topic?: string | null;
+  /** The last 30 minutes: contacts whose wait ended in the window (moves each minute). */
+  offered_30min: number;
+  answered_30min: number;
+  abandoned_30min: number;
+  service_level_30min: number | null;
+  asa_30min_seconds: number | null;
+  /** The queue's service-level target in seconds. */
+  sl_target_seconds: number;
+  /** The topic the queue serves (a topic skill's id and name), null for none: the wallboard's groups. */
+  topic: string | null;
+  topic_name: string | null;
 }
 
 export interface AgentRow {
@@ -118,7 +123,29 @@ export interface Snapshot {
 
 export interface Wallboard {
   id: number;
+  /** The server's time (unix seconds). */
+  at: number;
   data: Snapshot;
+}
+
+/** GET /agent/options: what wrap-up and transfer offer to choose from. */
+export interface WrapUpCode {
+  id: string;
+  name: string;
+  description: string | null;
+}
+
+export interface TransferTarget {
+  /** What POST /agent/call/transfer takes: "queue:<id>" or "line:<id>". */
+  target: string;
+  kind: "queue" | "line";
+  id: string;
+  name: string;
+}
+
+export interface DeskOptions {
+  wrapup_codes: WrapUpCode[];
+  transfer_targets: TransferTarget[];
 }
 
 export type TransferMode = "blind" | "warm";

@@ -10,7 +10,8 @@ interface Props {
   onAccept: () => void;
 }
 
-/** The ringing call: impossible to miss, one big button, and focus on it so Enter answers too. */
+/** The ringing call: impossible to miss, one big button, and focus on it so Enter answers too.
+ * A callback says so in its title: the agent is about to call someone who asked for it. */
 export function OfferBanner({ offer, phone, accepting, onAccept }: Props) {
   const { t } = useI18n();
   const button = useRef<HTMLButtonElement>(null);
@@ -18,9 +19,14 @@ export function OfferBanner({ offer, phone, accepting, onAccept }: Props) {
     button.current?.focus();
   }, [offer.contact_id]);
   return (
-    <section className="offer" role="alertdialog" aria-labelledby="offer-title" aria-describedby="offer-who">
+    <section
+      className={offer.callback ? "offer callback" : "offer"}
+      role="alertdialog"
+      aria-labelledby="offer-title"
+      aria-describedby="offer-who"
+    >
       <h2 id="offer-title">
-        {t("offer.title")}
+        {offer.callback ? t("offer.callbackTitle") : t("offer.title")}
         {offer.callback && <span className="badge">{t("offer.callback")}</span>}
       </h2>
       <p id="offer-who" className="offer-who">

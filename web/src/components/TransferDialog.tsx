@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
-import type { TransferMode } from "../api/types";
+import type { TransferMode, TransferTarget } from "../api/types";
 import { useI18n } from "../i18n";
 import { ErrorMessage } from "./ErrorMessage";
 
@@ -9,16 +9,16 @@ export interface QueueChoice {
 }
 
 interface Props {
-  queues: QueueChoice[];
+  /** Where a call may go (GET /agent/options): queues and department lines, by name. */
+  targets: TransferTarget[];
   onTransfer: (mode: TransferMode, target: string) => Promise<void>;
   onClose: () => void;
 }
 
-/**
- * Blind or warm, to a queue or a department line. Targets are "queue:<id>" or "line:<id>"; the
- * queues offered are the ones this page knows of (the contract has no list of transfer targets).
- */
-export function TransferDialog({ queues, onTransfer, onClose }: Props) {
+/** Blind or warm, to a queue or a department line, picked by name from the server's list. */
+export function TransferDialog({ targets, onTransfer, onClose }: Props) {
+  const queues = targets.filter((x) => x.kind === "queue");
+  const lines = targets.filter((x) => x.kind === "line");
   const { t } = useI18n();
   const [mode, setMode] = useState<TransferMode>("blind");
   const [kind, setKind] = useState<"queue" | "line">("queue");
@@ -29,6 +29,7 @@ export function TransferDialog({ queues, onTransfer, onClose }: Props) {
   const first = useRef<HTMLInputElement>(null);
   // A select's label is linked by id, not wrapped: a wrapping label's text would take in the options.
   const queueId = useId();
+  const lineId = useId();
 
   useEffect(() => {
     first.current?.focus();
@@ -39,14 +40,14 @@ export function TransferDialog({ queues, onTransfer, onClose }: Props) {
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
 
-  const target = kind === "queue" ? queue : line.trim();
+  const target = kind === "queue" ? queue : line;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!target) return;
     setBusy(true);
     setError(null);
     try {
-      await onTransfer(mode, `${kind}:${target}`);
+      await onTransfer(mode, target);
       onClose();
     } catch (err) {
       setError(err);
@@ -87,17 +88,24 @@ export function TransferDialog({ queues, onTransfer, onClose }: Props) {
             <select id={queueId} value={queue} onChange={(e) => setQueue(e.target.value)} required>
               <option value="">{t("transfer.pickQueue")}</option>
               {queues.map((q) => (
-                <option key={q.id} value={q.id}>
+                <option key={q.target} value={q.target}>
                   {q.name}
                 </option>
               ))}
             </select>
           </div>
         ) : (
-          <label className="field">
-            {t("transfer.line")}
-            <input value={line} onChange={(e) => setLine(e.target.value)} required autoComplete="off" />
-          </label>
+          <div className="field">
+            <label htmlFor={lineId}>{t("transfer.line")}</label>
+            <select id={lineId} value={line} onChange={(e) => setLine(e.target.value)} required>
+              <option value="">{t("transfer.pickLine")}</option>
+              {lines.map((l) => (
+                <option key={l.target} value={l.target}>
+                  {l.name}
+                </option>
+              ))}
+            </select>
+          </div>
         )}
         <ErrorMessage error={error} />
         <div className="buttons">

@@ -24,7 +24,7 @@ export function trackOffer(offer: Offer | null, event: LiveEvent, username: stri
         contact_id: event.data.contact_id,
         queue: event.data.queue ?? null,
         caller_number: event.data.caller_number ?? null,
-        callback: offer?.contact_id === event.data.contact_id ? offer.callback : false,
+        callback: event.data.callback === true || (offer?.contact_id === event.data.contact_id && offer.callback),
       };
     case "offer.withdrawn":
     case "contact.answered":

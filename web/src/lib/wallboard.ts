@@ -3,24 +3,32 @@
 import type { AgentRow, QueueFigures } from "../api/types";
 
 export interface TopicGroup {
+  /** The topic's id (null: the queues serving no topic, e.g. a language queue). */
   topic: string | null;
+  /** The topic's name as the configuration gives it (its id if it has none). */
+  name: string | null;
   queues: QueueFigures[];
 }
 
-/** Queues grouped by topic (named topics in name order, then the queues without one). */
+/** Queues grouped by topic (topics in name order, then the queues without one). */
 export function groupByTopic(queues: readonly QueueFigures[]): TopicGroup[] {
-  const groups = new Map<string | null, QueueFigures[]>();
+  const groups = new Map<string | null, TopicGroup>();
   for (const q of queues) {
     const topic = q.topic ?? null;
-    const list = groups.get(topic) ?? [];
-    list.push(q);
-    groups.set(topic, list);
+    let group = groups.get(topic);
+    if (!group) {
+      group = { topic, name: topic === null ? null : (q.topic_name ?? topic), queues: [] };
+      groups.set(topic, group);
+    }
+    group.queues.push(q);
   }
-  const named = [...groups.keys()].filter((k): k is string => k !== null).sort((a, b) => a.localeCompare(b));
-  const order: (string | null)[] = groups.has(null) ? [...named, null] : named;
-  return order.map((topic) => ({
-    topic,
-    queues: (groups.get(topic) ?? []).slice().sort((a, b) => a.name.localeCompare(b.name)),
+  const named = [...groups.values()]
+    .filter((g) => g.topic !== null)
+    .sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
+  const none = groups.get(null);
+  return (none ? [...named, none] : named).map((g) => ({
+    ...g,
+    queues: g.queues.slice().sort((a, b) => a.name.localeCompare(b.name)),
   }));
 }
 

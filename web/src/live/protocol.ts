@@ -9,7 +9,8 @@ export interface AgentStateData {
   reason: string | null;
   since: number;
   contact_id: string | null;
-  /** Not in the contract: present if the server sends the whole row (an agent new to the board). */
+  /** The server sends the whole row, so an agent who logged in after the snapshot shows at
+   * once; optional here only so a row without them still applies (the reducer keeps the old). */
   name?: string;
   queues?: string[];
 }
@@ -18,6 +19,8 @@ export interface ContactOfferedData {
   contact_id: string;
   username: string;
   queue: string;
+  /** A callback being offered: the desktop says so. */
+  callback?: boolean;
   caller_number?: string | null;
 }
 

@@ -4,7 +4,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
-import type { AgentMe, ChosenState, ContactPop, PhoneKind, TransferMode } from "../api/types";
+import type { AgentMe, ChosenState, ContactPop, DeskOptions, PhoneKind, TransferMode } from "../api/types";
 import { ContactWork } from "../components/ContactWork";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { HelpPopover } from "../components/HelpPopover";
@@ -55,6 +55,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   const [notes, setNotes] = useState("");
   const [transferOpen, setTransferOpen] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
+  const [options, setOptions] = useState<DeskOptions | null>(null);
   const audioRef = useRef<HTMLAudioElement>(null);
   const softphoneRef = useRef<Softphone | null>(null);
   const tones = useMemo(() => new Tones(), []);
@@ -94,6 +95,21 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
       cancelled = true;
     };
   }, [api, row?.state, row?.contact_id]);
+
+  // Wrap-up codes and transfer targets: read when wrap-up or a transfer needs them (a
+  // configuration published meanwhile shows the next time).
+  const needOptions = state === "wrap_up" || transferOpen;
+  useEffect(() => {
+    if (!needOptions) return;
+    let cancelled = false;
+    api.agentOptions().then(
+      (o) => !cancelled && setOptions(o),
+      (err: unknown) => !cancelled && setError(err),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, needOptions]);
 
   // Offers ring from the event stream.
   useEffect(() => store.onEvent((event) => setOffer((o) => trackOffer(o, event, username))), [store, username]);
@@ -201,12 +217,11 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
 
   const hangup = useCallback(() => void run(() => api.callAction("hangup")), [api, run]);
 
-  const toggleMute = () =>
-    void run(async () => {
-      await api.callAction(muted ? "unmute" : "mute");
-      softphoneRef.current?.setMicrophone(muted);
-      setMuted(!muted);
-    });
+  // Mute is the softphone's own: the microphone track stops sending; the server is not asked.
+  const toggleMute = () => setMuted((m) => !m);
+  useEffect(() => {
+    softphoneRef.current?.setMicrophone(!muted);
+  }, [muted, phoneStatus]);
 
   const toggleHold = () =>
     void run(async () => {
@@ -349,7 +364,9 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
           </section>
         </div>
         <div className="desk-column wide">
-          {state === "wrap_up" && <WrapUpPanel elapsed={inState} onFinish={finishWrapUp} />}
+          {state === "wrap_up" && (
+            <WrapUpPanel elapsed={inState} codes={options?.wrapup_codes ?? null} onFinish={finishWrapUp} />
+          )}
           <ScreenPop pop={pop} />
           {pop && <ContactWork api={api} contactId={pop.id} />}
           {pop && (
@@ -423,7 +440,14 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
         </div>
       </div>
       {transferOpen && (
-        <TransferDialog queues={queueChoices} onTransfer={transfer} onClose={closeTransfer} />
+        <TransferDialog
+          targets={
+            options?.transfer_targets ??
+            queueChoices.map((q) => ({ target: `queue:${q.id}`, kind: "queue" as const, id: q.id, name: q.name }))
+          }
+          onTransfer={transfer}
+          onClose={closeTransfer}
+        />
       )}
     </main>
   );

@@ -40,7 +40,7 @@ function Figure({ label, value, level }: { label: string; value: string | number
 
 function QueueTile({ figures, longest }: { figures: QueueFigures; longest: number }) {
   const { t, locale } = useI18n();
-  const target = figures.sl_target_seconds ?? DEFAULT_SL_TARGET_SECONDS;
+  const target = figures.sl_target_seconds || DEFAULT_SL_TARGET_SECONDS;
   const level = queueLevel(figures, longest);
   const titleId = `queue-${figures.queue_id}`;
   return (
@@ -67,7 +67,9 @@ function QueueTile({ figures, longest }: { figures: QueueFigures; longest: numbe
           level={serviceLevelLevel(figures.service_level_30min)}
         />
         <Figure label={t("board.asa")} value={formatDuration(figures.asa_today_seconds)} />
+        <Figure label={t("board.asa30")} value={formatDuration(figures.asa_30min_seconds)} />
         <Figure label={t("board.abandoned")} value={figures.abandoned_today} />
+        <Figure label={t("board.abandoned30")} value={figures.abandoned_30min} />
         <Figure label={t("board.callbacks")} value={figures.callbacks_waiting} />
       </dl>
     </article>
@@ -160,7 +162,7 @@ export function WallboardPage({ api }: { api: ApiClient }) {
               <option value={ALL}>{t("board.allTopics")}</option>
               {groups.map((g) => (
                 <option key={g.topic ?? NONE} value={g.topic ?? NONE}>
-                  {topicName(g.topic)}
+                  {topicName(g.name)}
                 </option>
               ))}
             </select>
@@ -171,8 +173,8 @@ export function WallboardPage({ api }: { api: ApiClient }) {
         <h2 id="board-queues">{t("board.queues")}</h2>
         {shown.length === 0 && <p className="muted">{t("board.noQueues")}</p>}
         {shown.map((g) => (
-          <section key={g.topic ?? NONE} className="topic" aria-label={`${t("board.topic")}: ${topicName(g.topic)}`}>
-            {groups.length > 1 && <h3 className="topic-name">{topicName(g.topic)}</h3>}
+          <section key={g.topic ?? NONE} className="topic" aria-label={`${t("board.topic")}: ${topicName(g.name)}`}>
+            {groups.length > 1 && <h3 className="topic-name">{topicName(g.name)}</h3>}
             <div className="tiles">
               {g.queues.map((q) => (
                 <QueueTile

@@ -111,7 +111,7 @@ export class Softphone {
     this.setStatus("idle");
   }
 
-  /** Stops or restarts sending the microphone (mute is also told to the server). */
+  /** Stops or restarts sending the microphone: mute is the page's own, no server call. */
   setMicrophone(enabled: boolean): void {
     for (const track of this.microphone?.getAudioTracks() ?? []) track.enabled = enabled;
   }
