@@ -293,7 +293,9 @@ async def _the_call(h: Hotline, base: str, microphone: Path, caller_audio: RtpPe
         assert result.returncode == 0, result.explain()
         await expect(desk.locator(".state-now")).to_contain_text("Wrap-up")
         wrap_up = desk.locator(".wrapup")
-        await wrap_up.get_by_label("Disposition code").fill("advice")
+        # The codes by name, once the desktop has them (GET /agent/options at wrap-up).
+        code = wrap_up.get_by_role("combobox", name="Disposition code")
+        await code.select_option(label="Advice given")
         await desk.screenshot(path=str(ARTIFACTS / "desktop-wrap-up.png"), full_page=True)
         await wrap_up.get_by_role("button", name="Finish wrap-up").click()
         await expect(desk.locator(".state-now")).to_contain_text("Ready")
@@ -310,10 +312,12 @@ async def _the_record(h: Hotline, contact: Contact) -> None:
     assert (ended.outcome, ended.queue_id, ended.wrap_up_code_id) == ("handled", "help", "advice")
     log = await h.log(contact.id)
     assert dict(log)["call.ended"]["by"] == "agent"
-    # What the server received from the caller, on the contact.
+    # What the server received from each leg, on the contact (the browser leg's: the call's part).
     qualities = {p["leg"]: p["figures"] for kind, p in log if kind == "call.quality"}
     assert qualities["caller"]["packets_received"] > 100  # type: ignore[index]
     assert qualities["caller"]["packets_lost"] == 0  # type: ignore[index]
+    assert qualities["agent"]["packets_received"] > 100  # type: ignore[index]
+    assert qualities["agent"]["packets_lost"] == 0  # type: ignore[index]
     assert "form.submitted" in [kind for kind, _ in log]
     async with h.sessions() as session:
         answers = (await session.scalars(select(ContactScript))).one()
