@@ -729,12 +729,17 @@ class LiveCall:
             files, "ivr", barge_in=action.barge_in, ivr_id=action.play_id
         )
 
-    async def _write_ivr_record(self) -> None:
+    async def _write_ivr_record(self, ending: ivr.TerminalAction | None = None) -> None:
+        """The IVR's record, and its attributes on the contact: the session's, with those the
+        ending step adds (an enqueue's or a callback's own `attributes`, such as the topic that
+        picks the agent's script and form)."""
         session = self.ivr_session
         if session is None or self._ivr_written:
             return
         self._ivr_written = True
         record = session.record()
+        if isinstance(ending, ivr.Enqueue | ivr.OfferCallback):
+            record["attributes"] = {**record["attributes"], **ending.attributes}
         await self._write(
             self.contact_id,
             ce.IvrCompleted(
@@ -755,7 +760,7 @@ class LiveCall:
 
     async def _ivr_done(self, action: ivr.TerminalAction) -> None:
         self._cancel_ivr_timers()
-        await self._write_ivr_record()
+        await self._write_ivr_record(action)
         if isinstance(action, ivr.Enqueue):
             await self._enqueue(
                 action.queue, action.priority, action.announce, action.announce_every

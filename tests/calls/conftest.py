@@ -55,7 +55,7 @@ CONFIG = textwrap.dedent(
         name: Help
         skills: [{skill: help}]
         strategy: longest_idle
-        wrap_up_seconds: 1
+        wrap_up_seconds: {wrap_up}
         offer_timeout_seconds: {offer_timeout}
         record: true
         overflow:
@@ -121,6 +121,11 @@ FLOW = textwrap.dedent(
         target: "+7 495 000-55-66"
     """
 )
+
+
+# The same flow with a topic: key 1's caller reaches the help queue with `topic: help` (which picks
+# the agent's script and form).
+TOPIC_FLOW = FLOW.replace("    queue: help\n", "    queue: help\n    attributes: {topic: help}\n")
 
 
 @pytest.fixture(scope="session")
@@ -294,14 +299,16 @@ async def running_hotline(
     *,
     offer_timeout: float = 3,
     callback_after: float = 60,
+    wrap_up: float = 1,
     http: bool = False,
     database_url: str | None = None,
     extra_config: str = "",
+    flow: str = FLOW,
     **settings: Any,
 ) -> AsyncIterator[Hotline]:
     """Hotline on a fresh database (an SQLite file in `tmp_path` unless `database_url` names an
     empty one), with the test configuration (and `extra_config` appended to it: more users, then
-    other sections)."""
+    other sections), the help queue's wrap-up of `wrap_up` seconds, and `flow` on the city line."""
     if shutil.which("sipp") is None:
         pytest.skip("SIPp (sip-tester) is not installed")
     url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
@@ -320,13 +327,13 @@ async def running_hotline(
     app = build_app(Settings(**values))
     config = CONFIG.replace("{offer_timeout}", str(offer_timeout)).replace(
         "{callback_after}", str(callback_after)
-    ) + textwrap.dedent(extra_config)
+    ).replace("{wrap_up}", str(wrap_up)) + textwrap.dedent(extra_config)
     async with app.sessions() as session:
         summary = await import_config(
             session=session,
             config=parse_config(config, filename="calls.yaml"),
             password_cost=FAST_HASHING,
-            flows=[LineFlow("city", FLOW, "test-flow.yaml", "tests")],
+            flows=[LineFlow("city", flow, "test-flow.yaml", "tests")],
             sip_realm=REALM,
         )
     platform = await start_test_platform(app, http=http)

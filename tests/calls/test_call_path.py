@@ -17,7 +17,7 @@ from hotline.routing.types import AgentState
 from hotline.telephony.media.peer import RtpPeer, read_pcap_rtp
 from hotline.users.models import AgentStateRecord
 from tests.calls import scenarios
-from tests.calls.conftest import eventually, running_hotline
+from tests.calls.conftest import TOPIC_FLOW, eventually, running_hotline
 from tests.conftest import scratch_database
 from tests.telephony.sip.sipp import free_port
 
@@ -200,3 +200,26 @@ async def test_the_call_path_writes_the_same_record_on_postgresql(
             "call.quality",
             "call.quality",
         ]
+
+
+async def test_the_attributes_of_the_enqueue_step_are_the_contacts(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    """An enqueue step's own `attributes` (here the topic, which picks the agent's script and
+    form) are written to the contact with the IVR's record."""
+    async with running_hotline(tmp_path, prompt_cache, flow=TOPIC_FLOW) as h:
+        caller = await h.call(
+            scenarios.caller(
+                h.folder("caller"), steps=[("pause", 1200), ("key", 1), ("pause", 1000)]
+            )
+        )
+        assert (await h.finish(caller, "caller")).returncode == 0
+        contact = await h.ended()
+        assert contact.queue_id == "help"
+        assert contact.attributes["topic"] == "help"
+        ivr = dict(await h.log(contact.id))["ivr.completed"]
+        assert ivr["attributes"] == {
+            "caller_number": scenarios.CALLER_NUMBER,
+            "line": "city",
+            "topic": "help",
+        }

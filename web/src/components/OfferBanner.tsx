@@ -5,7 +5,7 @@ import type { Offer } from "../lib/desk";
 
 interface Props {
   offer: Offer;
-  phone: PhoneKind;
+  phone: PhoneKind | null;
   accepting: boolean;
   onAccept: () => void;
 }
@@ -30,7 +30,9 @@ export function OfferBanner({ offer, phone, accepting, onAccept }: Props) {
         {offer.callback && <span className="badge">{t("offer.callback")}</span>}
       </h2>
       <p id="offer-who" className="offer-who">
-        <span className="caller-number">{offer.caller_number ?? t("offer.unknownNumber")}</span>
+        {offer.caller_number !== undefined && (
+          <span className="caller-number">{offer.caller_number ?? t("offer.unknownNumber")}</span>
+        )}
         {offer.queue && <span>{t("offer.queue", { queue: offer.queue })}</span>}
       </p>
       {phone === "webrtc" ? (

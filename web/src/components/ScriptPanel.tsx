@@ -11,6 +11,7 @@ import { answerScript, type Script, type ScriptState, type ScriptStep } from "..
 import { useI18n } from "../i18n";
 import { ErrorMessage } from "./ErrorMessage";
 import { takes, transcript, type TranscriptRow } from "./ScriptPanel.logic";
+import "./ScriptPanel.css";
 
 interface Props {
   api: ApiClient;

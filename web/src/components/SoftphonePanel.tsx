@@ -13,7 +13,8 @@ const STATUS_KEYS: Record<SoftphoneStatus, MessageKey> = {
 };
 
 interface Props {
-  phone: PhoneKind;
+  /** null until the desktop knows the agent's choice */
+  phone: PhoneKind | null;
   status: SoftphoneStatus;
   onCall: boolean;
   muted: boolean;
@@ -35,7 +36,7 @@ export function SoftphonePanel(props: Props) {
   return (
     <section className="panel phone" aria-labelledby="phone-title">
       <h2 id="phone-title">{t("phone.title")}</h2>
-      <fieldset className="inline">
+      <fieldset className="inline" disabled={phone === null}>
         <legend>{t("desk.phone")}</legend>
         <label>
           <input type="radio" name="phone" checked={phone === "webrtc"} onChange={() => props.onPhone("webrtc")} />
@@ -56,7 +57,7 @@ export function SoftphonePanel(props: Props) {
           )}
         </p>
       ) : (
-        <p className="muted">{t("phone.sipNote")}</p>
+        phone === "sip" && <p className="muted">{t("phone.sipNote")}</p>
       )}
       <div className="buttons call-controls" role="group" aria-label={t("phone.title")}>
         <button type="button" aria-pressed={muted} disabled={!onCall} onClick={props.onMute}>

@@ -6,7 +6,8 @@ import type { LiveEvent } from "../live/protocol";
 export interface Offer {
   contact_id: string;
   queue: string | null;
-  caller_number: string | null;
+  /** undefined until known: the feed does not carry it (the screen pop, an audited read, does) */
+  caller_number?: string | null;
   callback: boolean;
 }
 

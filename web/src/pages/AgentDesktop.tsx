@@ -44,7 +44,8 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   const [error, setError] = useState<unknown>(null);
   const [offer, setOffer] = useState<Offer | null>(null);
   const [pop, setPop] = useState<ContactPop | null>(null);
-  const [phone, setPhone] = useState<PhoneKind>("webrtc");
+  // Unknown until the server says which phone this agent chose (a guess would show the wrong one).
+  const [phone, setPhone] = useState<PhoneKind | null>(null);
   const [phoneStatus, setPhoneStatus] = useState<SoftphoneStatus>("idle");
   const [muted, setMuted] = useState(false);
   const [held, setHeld] = useState(false);
@@ -295,10 +296,15 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   const ringingOffer: Offer | null =
     offer ??
     (state === "reserved" && contactId
-      ? { contact_id: contactId, queue: pop?.queue ?? null, caller_number: pop?.caller.number ?? null, callback: false }
+      ? { contact_id: contactId, queue: pop?.queue ?? null, callback: false }
       : null);
-  const withCallback =
-    ringingOffer && pop?.id === ringingOffer.contact_id && pop.callback ? { ...ringingOffer, callback: true } : ringingOffer;
+  // The number is the screen pop's (the feed never carries it): unknown until the pop is read.
+  const popped = ringingOffer && pop?.id === ringingOffer.contact_id ? pop : null;
+  const withCallback: Offer | null = ringingOffer && {
+    ...ringingOffer,
+    caller_number: popped ? popped.caller.number : undefined,
+    callback: ringingOffer.callback || (popped?.callback ?? false),
+  };
   // Events name the queue by id; show its name where this page knows it.
   const shownOffer: Offer | null = withCallback && {
     ...withCallback,
