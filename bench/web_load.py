@@ -1394,6 +1394,8 @@ def main() -> int:
             print(f"--node-cpus: this machine has CPUs {sorted(available)}", file=sys.stderr)
             return 2
         pin(os.getpid(), args.peer_cpus)  # what this bench starts inherits it
+        # Hotline makes a media worker per core it sees: the node has only its own.
+        args.media_workers = args.media_workers or len(args.node_cpus)
     args.sip_port, args.http_port = args.port_base, args.port_base + 1
     args.postgres = None
     if args.max_calls is None:
