@@ -622,6 +622,31 @@ def percentile(ordered: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def leg_summary(legs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """RTP figures per kind of leg (name -> each leg's `quality` figures from `hotline contacts
+    --json`): packets, loss, legs with loss or silent, jitter percentiles."""
+    summary: dict[str, Any] = {}
+    for name, figures in sorted(legs.items()):
+        expected = sum(f["packets_expected"] for f in figures)
+        lost = sum(max(0, f["packets_lost"]) for f in figures)
+        jitter = sorted(f["jitter_ms"] for f in figures)
+        peak = sorted(f["max_jitter_ms"] for f in figures)
+        summary[name] = {
+            "legs": len(figures),
+            "packets_received": sum(f["packets_received"] for f in figures),
+            "packets_expected": expected,
+            "packets_lost": lost,
+            "loss_percent": round(100.0 * lost / expected, 4) if expected else None,
+            "legs_with_loss": sum(1 for f in figures if f["packets_lost"] > 0),
+            "legs_silent": sum(1 for f in figures if f["packets_received"] == 0),
+            "jitter_ms_p50": percentile(jitter, 0.5),
+            "jitter_ms_p99": percentile(jitter, 0.99),
+            "max_jitter_ms_p99": percentile(peak, 0.99),
+            "max_jitter_ms_max": peak[-1] if peak else None,
+        }
+    return summary
+
+
 # ---------------------------------------------------------------------------- the hotline
 
 BENCH_CONFIG = """\
@@ -695,6 +720,7 @@ class HotlineServer:
         self.database_url: str | None = None  # None: SQLite in the data directory
         self.postgres: tuple[str, str] | None = None
         self.sip_passwords: dict[str, str] = {}
+        self.init_output = ""
         self.seen_workers: set[int] = set()
 
     @property
@@ -715,7 +741,17 @@ class HotlineServer:
             check=False,
         )
 
-    def prepare(self, agents: int) -> None:
+    def prepare(
+        self,
+        agents: int,
+        *,
+        config: str | None = None,
+        extra: dict[str, Any] | None = None,
+        accounts: int | None = None,
+    ) -> None:
+        """Settings, `hotline init --file` and the bench flow published. `config` replaces the
+        bench configuration (other benches: bench/web_load.py), `extra` adds to the settings,
+        `accounts` is the number of SIP accounts init must print (default: agents + probe)."""
         a = self.args
         settings = {
             "sip_bind_address": LOOPBACK,
@@ -738,24 +774,28 @@ class HotlineServer:
             settings["media_workers"] = a.media_workers
         if self.database_url:
             settings["database_url"] = self.database_url
+        settings.update(extra or {})
         self.settings.write_text(json.dumps(settings, indent=2) + "\n")  # JSON is valid YAML
-        agent_lines = "\n".join(
-            f"  - {{username: agent{i:03d}, name: Bench agent {i}, roles: [agent], "
-            "skills: [{skill: talk, level: 5}]}"
-            for i in range(1, agents + 1)
-        )
-        config = self.workdir / "bench-hotline.yaml"
-        config.write_text(BENCH_CONFIG.format(agents=agent_lines))
+        if config is None:
+            agent_lines = "\n".join(
+                f"  - {{username: agent{i:03d}, name: Bench agent {i}, roles: [agent], "
+                "skills: [{skill: talk, level: 5}]}"
+                for i in range(1, agents + 1)
+            )
+            config = BENCH_CONFIG.format(agents=agent_lines)
+        config_file = self.workdir / "bench-hotline.yaml"
+        config_file.write_text(config)
         flow = self.workdir / "bench-flow.yaml"
         flow.write_text(BENCH_FLOW)
-        init = self.hotline("init", "--file", str(config))
+        init = self.hotline("init", "--file", str(config_file))
         if init.returncode != 0:
             raise SystemExit(f"hotline init failed:\n{init.stdout}\n{init.stderr}")
+        self.init_output = init.stdout
         # The SIP accounts section: "  username  password  sip:username@host:port".
         self.sip_passwords = dict(
             re.findall(r"^  (\S+)\s+(\S+)\s+sip:\S+$", init.stdout, re.MULTILINE)
         )
-        if len(self.sip_passwords) != agents + 1:
+        if len(self.sip_passwords) != (agents + 1 if accounts is None else accounts):
             raise SystemExit(f"hotline init printed {len(self.sip_passwords)} SIP accounts")
         publish = self.hotline("ivr", "publish", "bench", str(flow), "--by", "sip-load bench")
         if publish.returncode != 0:
@@ -1239,25 +1279,7 @@ class Bench:
             entry["with_agent"] += contact["agent"] is not None
             for leg in contact["quality"]:
                 legs.setdefault(f"{kind}/{leg['leg']}", []).append(leg["figures"])
-        summary: dict[str, Any] = {}
-        for name, figures in sorted(legs.items()):
-            expected = sum(f["packets_expected"] for f in figures)
-            lost = sum(max(0, f["packets_lost"]) for f in figures)
-            jitter = sorted(f["jitter_ms"] for f in figures)
-            peak = sorted(f["max_jitter_ms"] for f in figures)
-            summary[name] = {
-                "legs": len(figures),
-                "packets_received": sum(f["packets_received"] for f in figures),
-                "packets_expected": expected,
-                "packets_lost": lost,
-                "loss_percent": round(100.0 * lost / expected, 4) if expected else None,
-                "legs_with_loss": sum(1 for f in figures if f["packets_lost"] > 0),
-                "legs_silent": sum(1 for f in figures if f["packets_received"] == 0),
-                "jitter_ms_p50": percentile(jitter, 0.5),
-                "jitter_ms_p99": percentile(jitter, 0.99),
-                "max_jitter_ms_p99": percentile(peak, 0.99),
-                "max_jitter_ms_max": peak[-1] if peak else None,
-            }
+        summary = leg_summary(legs)
         stage.result["contacts"] = {
             "read": len(mine),
             "sampled": len(contacts) >= 10_000,
