@@ -25,8 +25,8 @@ from hotline.live.service import LiveFeed
 from hotline.routing.service import agent_skills
 from hotline.users.models import User
 from hotline.web import STATIC_DIR, mount_web_app
-from tests.admin.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.api.harness import PASSWORD
+from tests.browser import launch, sign_in
 from tests.reports.forms_world import SURVEY, fill_forms
 from tests.reports.test_reports import CONFIG as TRAFFIC
 from tests.reports.test_reports import Centre, _traffic
@@ -113,18 +113,14 @@ async def test_a_supervisor_reads_the_days_reports_with_charts_and_downloads_the
 
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = await launch(playwright)
             try:
                 context = await browser.new_context(
                     accept_downloads=True, viewport={"width": 1280, "height": 900}
                 )
                 page = await context.new_page()
                 base = f"http://127.0.0.1:{server.port}"
-                await page.goto(f"{base}/login")
-                await page.get_by_label("Username").fill("boss")
-                await page.get_by_label("Password").fill(PASSWORD)
-                await page.get_by_role("button", name="Sign in").click()
-                await expect(page).to_have_url(f"{base}/wallboard")
+                await sign_in(page, base, "boss", PASSWORD, home="/wallboard")
                 page.on("console", console)  # signed in (the login page's first /me is a 401)
                 await page.get_by_role("link", name="Reports").click()
                 await expect(page).to_have_url(f"{base}/reports")

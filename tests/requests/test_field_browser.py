@@ -18,17 +18,16 @@ from hotline.dispatch.service import auto_assign
 from hotline.requests.models import Request
 from hotline.requests.schemas import RequestCreate
 from hotline.requests.service import create_request
+from tests.browser import launch, sign_in
 from tests.calls import scenarios
 from tests.calls.conftest import Hotline, eventually, prompt_cache, running_hotline
 from tests.conftest import scratch_database
 from tests.requests.phone_page import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DISPATCH,
+    PASSWORD,
     artifact,
     fits_the_screen,
     phone,
-    sign_in,
     sip_account,
     task_card,
     web_passwords,
@@ -106,10 +105,10 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
         )
         assert h.platform.http is not None
         base = f"http://127.0.0.1:{h.platform.http.port}"
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await (await phone(browser)).new_page()
-            await sign_in(page, base, "vol01", "/field")
+            await sign_in(page, base, "vol01", PASSWORD, home="/field")
             card = task_card(page, mine)
             await expect(card).to_contain_text("Waiting for you to accept")
             await expect(card).to_contain_text("Тверская 5 (125009)")
@@ -152,7 +151,7 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
             assert not [digits for digits in HIDDEN if digits in html]
 
             other = await (await phone(browser)).new_page()
-            await sign_in(other, base, "vol02", "/field")
+            await sign_in(other, base, "vol02", PASSWORD, home="/field")
             await expect(task_card(other, theirs)).to_contain_text("***-**-21")
             await expect(task_card(other, mine)).to_have_count(0)
             refused = await other.request.get(f"{base}/api/v1/tasks/{mine}")

@@ -35,11 +35,11 @@ from hotline.telephony.media.g711 import Codec
 from hotline.telephony.media.peer import RtpPeer, read_pcap_rtp
 from hotline.users.models import User
 from tests.api.harness import PASSWORD, password_hash
+from tests.browser import launch, sign_in
 from tests.calls import scenarios
 from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline
 from tests.conftest import scratch_database
 from tests.telephony.media.support import dominant_frequency, tone, write_wav
-from tests.telephony.media.test_webrtc_chromium import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 KEY_1 = "/usr/share/sip-tester/dtmf_2833_1.pcap"
@@ -141,24 +141,20 @@ async def _users_for_the_browser(h: Hotline, *usernames: str) -> None:
 
 async def _signed_in(context: BrowserContext, base: str, username: str, home: str) -> Page:
     page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{base}{home}")
+    await sign_in(page, base, username, PASSWORD, home=home)
     return page
 
 
 @asynccontextmanager
 async def _chromium(microphone: Path) -> AsyncIterator[Any]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                *CHROMIUM_ARGS,
+        browser = await launch(
+            playwright,
+            fake_media=True,
+            extra_args=(
                 f"--use-file-for-fake-audio-capture={microphone}",
                 "--autoplay-policy=no-user-gesture-required",
-            ],
+            ),
         )
         try:
             yield browser
