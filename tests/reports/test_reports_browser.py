@@ -20,8 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.app import HttpServer
 from hotline.core.events import InProcessBus
-from hotline.live.api import attach
-from hotline.live.service import LiveFeed
 from hotline.routing.service import agent_skills
 from hotline.users.models import User
 from hotline.web import STATIC_DIR, mount_web_app
@@ -91,17 +89,7 @@ async def test_a_supervisor_reads_the_days_reports_with_charts_and_downloads_the
 
     # The page's live connection (every signed-in page has one): a feed of the router's state;
     # its updates are not what this test is about, so it follows a bus of its own.
-    feed = LiveFeed(
-        routing=centre.routing,
-        bus=InProcessBus(),
-        sessions=harness.sessions,
-        clock=harness.clock,
-        specs=harness.live.specs,
-        names=harness.live.queue_names,
-        timezone=harness.settings.timezone,
-    )
-    await feed.start()
-    attach(harness.api, feed)
+    feed = await harness.live_feed(centre.routing, InProcessBus())
     mount_web_app(harness.api)
     server = HttpServer(harness.api, host="127.0.0.1", port=0)
     await server.start()
