@@ -20,15 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.app import HttpServer
 from hotline.core.events import InProcessBus
-from hotline.routing.service import agent_skills
 from hotline.users.models import User
 from hotline.web import STATIC_DIR, mount_web_app
 from tests.api.harness import PASSWORD
 from tests.browser import launch, sign_in
 from tests.reports.forms_world import SURVEY, fill_forms
 from tests.reports.test_reports import CONFIG as TRAFFIC
-from tests.reports.test_reports import Centre, _traffic
-from tests.requests.field_api import field_api_on
+from tests.reports.test_reports import Centre, _traffic, open_centre
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 DAY = "2025-03-04"
@@ -37,17 +35,8 @@ DAY = "2025-03-04"
 @pytest_asyncio.fixture(loop_scope="function")
 async def centre(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Centre]:
     """The city with the survey form, the router running with agent01 ready."""
-    async with field_api_on(sessions, config=TRAFFIC + SURVEY) as api:
-        routing = api.harness.live.routing
-        await routing.start(run_timers=False)
-        agent_id = await api.user_id("agent01")
-        async with sessions() as session:
-            skills = await agent_skills(session=session, user_id=agent_id)
-        await routing.login(agent_id, skills, ready=True)
-        try:
-            yield Centre(api, routing)
-        finally:
-            await routing.close()
+    async with open_centre(sessions, config=TRAFFIC + SURVEY) as world:
+        yield world
 
 
 async def _requests(centre: Centre) -> None:
