@@ -19,7 +19,6 @@ from hotline.requests.models import Request
 from hotline.requests.schemas import RequestCreate
 from hotline.requests.service import create_request
 from tests.browser import launch, sign_in
-from tests.calls import scenarios
 from tests.calls.conftest import Hotline, eventually, prompt_cache, running_hotline
 from tests.conftest import scratch_database
 from tests.requests.phone_page import (
@@ -96,13 +95,7 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
         theirs = await _assigned(h, "phone-page-2", NEIGHBOUR, "127006", "vol02")
         await web_passwords(h, "vol01", "vol02")
         await sip_account(h, "vol01")
-        phone_port = free_port()
-        await h.register("vol01", phone_port)
-        worker_phone = await h.phone(scenarios.answering_phone(h.folder("vol01")), phone_port)
-        citizen = await h.phone(
-            scenarios.answering_phone(h.folder("citizen"), end="bye", hold_ms=1500, name="citizen"),
-            citizen_port,
-        )
+        worker_phone, citizen = await h.citizen_call_phones("vol01", citizen_port)
         assert h.platform.http is not None
         base = f"http://127.0.0.1:{h.platform.http.port}"
         browser = await launch(playwright)
