@@ -31,6 +31,7 @@ from hotline.telephony.sip.endpoint import EndpointConfig
 from hotline.users.models import User
 from tests.calls import scenarios
 from tests.config.factories import FAST_HASHING
+from tests.conftest import scratch_database
 from tests.telephony.sip.conftest import FAST
 from tests.telephony.sip.sipp import SippResult, finish_sipp, free_port, run_sipp, start_sipp
 
@@ -364,3 +365,18 @@ async def running_hotline(
                 process.kill()
                 await process.wait()
         await platform.close()
+
+
+@asynccontextmanager
+async def web_hotline(
+    backend: str, tmp_path: Path, prompt_cache: Path, **options: Any
+) -> AsyncIterator[Hotline]:
+    """`running_hotline` on a new database of `backend`, its HTTP API on (plain http on loopback:
+    the session cookie without `Secure`), as the browser and desktop tests want it."""
+    async with (
+        scratch_database(backend, tmp_path) as url,
+        running_hotline(
+            tmp_path, prompt_cache, http=True, http_cookie_secure=False, database_url=url, **options
+        ) as hotline,
+    ):
+        yield hotline

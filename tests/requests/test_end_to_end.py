@@ -22,9 +22,8 @@ from hotline.notifications.templates import reference
 from hotline.requests.models import Request
 from tests.browser import launch, sign_in
 from tests.calls import scenarios
-from tests.calls.conftest import Hotline, eventually, prompt_cache, running_hotline
+from tests.calls.conftest import Hotline, eventually, prompt_cache, web_hotline
 from tests.calls.scenarios import CALLER_NUMBER
-from tests.conftest import scratch_database
 from tests.requests.phone_page import (
     DISPATCH,
     PASSWORD,
@@ -65,13 +64,10 @@ async def test_a_call_becomes_a_medicine_delivery_a_volunteer_completes_on_their
     backend: str, tmp_path: Path, prompt_cache: Path
 ) -> None:
     async with (
-        scratch_database(backend, tmp_path) as url,
-        running_hotline(
+        web_hotline(
+            backend,
             tmp_path,
             prompt_cache,
-            http=True,
-            http_cookie_secure=False,
-            database_url=url,
             offer_timeout=8,
             extra_config=DISPATCH,
         ) as h,

@@ -19,8 +19,7 @@ from hotline.requests.models import Request
 from hotline.requests.schemas import RequestCreate
 from hotline.requests.service import create_request
 from tests.browser import launch, sign_in
-from tests.calls.conftest import Hotline, eventually, prompt_cache, running_hotline
-from tests.conftest import scratch_database
+from tests.calls.conftest import Hotline, eventually, prompt_cache, web_hotline
 from tests.requests.phone_page import (
     DISPATCH,
     PASSWORD,
@@ -79,13 +78,10 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
 ) -> None:
     citizen_port = free_port()
     async with (
-        scratch_database(backend, tmp_path) as url,
-        running_hotline(
+        web_hotline(
+            backend,
             tmp_path,
             prompt_cache,
-            http=True,
-            http_cookie_secure=False,
-            database_url=url,
             callback_route=f"sip:{{number}}@127.0.0.1:{citizen_port}",
             extra_config=DISPATCH,
         ) as h,

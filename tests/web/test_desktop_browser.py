@@ -37,8 +37,7 @@ from hotline.users.models import User
 from tests.api.harness import PASSWORD, password_hash
 from tests.browser import launch, sign_in
 from tests.calls import scenarios
-from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline
-from tests.conftest import scratch_database
+from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline, web_hotline
 from tests.telephony.media.support import dominant_frequency, tone, write_wav
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -350,13 +349,10 @@ async def test_an_agent_takes_a_call_on_the_browser_desktop_while_the_wallboard_
 
 async def test_the_browser_desktop_call_on_postgresql(tmp_path: Path, prompt_cache: Path) -> None:
     async with (
-        scratch_database("postgresql", tmp_path) as url,
-        running_hotline(
+        web_hotline(
+            "postgresql",
             tmp_path,
             prompt_cache,
-            http=True,
-            http_cookie_secure=False,
-            database_url=url,
             extra_config=EXTRA,
             flow=TOPIC_FLOW,
             offer_timeout=30,
