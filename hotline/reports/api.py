@@ -4,6 +4,7 @@ dates in the hotline's time zone (`from` and `to`, both included; default today)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -58,20 +59,23 @@ def _period(live: LiveState, first: date | None, last: date | None) -> Period:
     return Period.days(first, last, timezone=live.timezone)
 
 
+# A file format: how to write the report, and its media type.
+_FILES: dict[str, tuple[Callable[[Report], bytes], str]] = {
+    "csv": (to_csv, CSV_TYPE),
+    "xlsx": (to_xlsx, XLSX_TYPE),
+}
+
+
 def _answer(report: Report, format: Format) -> Response:
-    if format == "csv":
-        return Response(
-            to_csv(report),
-            media_type=CSV_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{_filename(report)}.csv"'},
-        )
-    if format == "xlsx":
-        return Response(
-            to_xlsx(report),
-            media_type=XLSX_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{_filename(report)}.xlsx"'},
-        )
-    return JSONResponse(report.as_dict())
+    """The report as JSON tables, or as a file to download named after it and its period."""
+    if format == "json":
+        return JSONResponse(report.as_dict())
+    write, media_type = _FILES[format]
+    return Response(
+        write(report),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report)}.{format}"'},
+    )
 
 
 def _filename(report: Report) -> str:

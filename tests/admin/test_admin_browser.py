@@ -12,20 +12,9 @@ from sqlalchemy import update
 
 from hotline.users.models import User
 from tests.admin.test_live_platform import INFO, PASSWORD, administrator
+from tests.browser import launch, sign_in
 from tests.calls import scenarios
 from tests.calls.conftest import FLOW, running_hotline
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 
 
 async def test_an_administrator_publishes_a_menu_option_in_the_browser_and_the_next_call_takes_it(
@@ -44,14 +33,10 @@ async def test_an_administrator_publishes_a_menu_option_in_the_browser_and_the_n
         http = h.platform.http
         assert http is not None
         base = f"http://127.0.0.1:{http.port}"
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
-            await page.goto(f"{base}/login")
-            await page.get_by_label("Username").fill("root")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page).to_have_url(f"{base}/admin")
+            await sign_in(page, base, "root", PASSWORD, home="/admin")
             await page.get_by_role("tab", name="IVR flows").click()
             editor = page.locator("#flow-text")
             await expect(editor).to_have_value(FLOW)

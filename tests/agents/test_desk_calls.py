@@ -14,8 +14,7 @@ from hotline.routing.types import AgentState
 from hotline.telephony.media.peer import RtpPeer
 from tests.agents.conftest import desk_on, signed_in
 from tests.calls import scenarios
-from tests.calls.conftest import Hotline, eventually, running_hotline
-from tests.conftest import scratch_database
+from tests.calls.conftest import Hotline, eventually, running_hotline, web_hotline
 from tests.telephony.sip.sipp import free_port
 
 PCMU = 0
@@ -75,10 +74,7 @@ async def test_from_the_desktop_an_agent_holds_sends_keys_hangs_up_and_wraps_up(
     backend: str, tmp_path: Path, prompt_cache: Path
 ) -> None:
     async with (
-        scratch_database(backend, tmp_path) as url,
-        running_hotline(
-            tmp_path, prompt_cache, http=True, http_cookie_secure=False, database_url=url
-        ) as h,
+        web_hotline(backend, tmp_path, prompt_cache) as h,
         desk_on(h),
         signed_in(h, "agent01") as browser,
     ):

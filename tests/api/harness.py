@@ -26,8 +26,10 @@ from hotline.auth.service import CSRF_HEADER, LoginLimiter
 from hotline.config.loader import parse_config
 from hotline.config.service import export_config, import_config, to_routing_specs
 from hotline.core.clock import ManualClock
-from hotline.core.events import InProcessBus
+from hotline.core.events import EventBus, InProcessBus
 from hotline.core.settings import Settings
+from hotline.live.api import attach
+from hotline.live.service import LiveFeed, start_live
 from hotline.routing.service import RoutingService, load_engine
 from hotline.users.models import RoleRecord, User
 from hotline.users.passwords import Argon2Cost, hash_password
@@ -97,6 +99,21 @@ class ApiHarness:
             assert answer.status_code == 200, answer.text
             client.headers[CSRF_HEADER] = answer.json()["csrf_token"]
             yield client
+
+    async def live_feed(self, routing: RoutingService, bus: EventBus) -> LiveFeed:
+        """A started live feed following `routing`'s events on `bus`, attached to the API as the
+        composition root attaches it (close it before the router)."""
+        feed = await start_live(
+            settings=self.settings,
+            routing=routing,
+            bus=bus,
+            sessions=self.sessions,
+            clock=self.clock,
+            specs=self.live.specs,
+            names=self.live.queue_names,
+        )
+        attach(self.api, feed)
+        return feed
 
 
 async def build_harness(

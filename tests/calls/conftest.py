@@ -29,7 +29,9 @@ from hotline.routing.types import AgentState
 from hotline.telephony.media.config import MediaConfig
 from hotline.telephony.sip.endpoint import EndpointConfig
 from hotline.users.models import User
+from tests.calls import scenarios
 from tests.config.factories import FAST_HASHING
+from tests.conftest import scratch_database
 from tests.telephony.sip.conftest import FAST
 from tests.telephony.sip.sipp import SippResult, finish_sipp, free_port, run_sipp, start_sipp
 
@@ -216,6 +218,23 @@ class Hotline:
         await wait_bound(port, process=process)
         return process
 
+    async def citizen_call_phones(
+        self, worker: str, citizen_port: int
+    ) -> tuple[asyncio.subprocess.Process, asyncio.subprocess.Process]:
+        """The two phones of a field worker's call to a citizen: `worker`'s, registered and
+        answering, and the citizen's behind the outbound route on `citizen_port`, which answers
+        and hangs up after 1.5 s (finish them as `worker` and "citizen")."""
+        phone_port = free_port()
+        await self.register(worker, phone_port)
+        worker_phone = await self.phone(scenarios.answering_phone(self.folder(worker)), phone_port)
+        citizen = await self.phone(
+            scenarios.answering_phone(
+                self.folder("citizen"), end="bye", hold_ms=1500, name="citizen"
+            ),
+            citizen_port,
+        )
+        return worker_phone, citizen
+
     async def finish(
         self, process: asyncio.subprocess.Process, name: str, limit: float = 30
     ) -> SippResult:
@@ -346,3 +365,18 @@ async def running_hotline(
                 process.kill()
                 await process.wait()
         await platform.close()
+
+
+@asynccontextmanager
+async def web_hotline(
+    backend: str, tmp_path: Path, prompt_cache: Path, **options: Any
+) -> AsyncIterator[Hotline]:
+    """`running_hotline` on a new database of `backend`, its HTTP API on (plain http on loopback:
+    the session cookie without `Secure`), as the browser and desktop tests want it."""
+    async with (
+        scratch_database(backend, tmp_path) as url,
+        running_hotline(
+            tmp_path, prompt_cache, http=True, http_cookie_secure=False, database_url=url, **options
+        ) as hotline,
+    ):
+        yield hotline

@@ -20,7 +20,6 @@ from hotline.requests.service import create_request
 from hotline.users.models import User
 from hotline.users.passwords import ScryptCost, hash_password
 from hotline.users.sip import set_sip_password
-from tests.calls import scenarios
 from tests.calls.conftest import REALM, Hotline, eventually, prompt_cache, running_hotline
 from tests.telephony.sip.sipp import free_port
 
@@ -98,13 +97,7 @@ async def test_the_field_workers_phone_and_the_citizens_are_bridged(
         extra_config=DISPATCH,
     ) as h:
         request_id = await _task_for_vol01(h)
-        phone_port = free_port()
-        await h.register("vol01", phone_port)
-        worker_phone = await h.phone(scenarios.answering_phone(h.folder("vol01")), phone_port)
-        citizen = await h.phone(
-            scenarios.answering_phone(h.folder("citizen"), end="bye", hold_ms=1500, name="citizen"),
-            citizen_port,
-        )
+        worker_phone, citizen = await h.citizen_call_phones("vol01", citizen_port)
         answer = await _call(h, request_id)
         assert answer.status_code == 202, answer.text
         assert answer.json()["mode"] == "bridge"

@@ -20,7 +20,6 @@ from hotline.audit.models import AuditEntry
 from hotline.auth.service import CSRF_HEADER
 from hotline.contacts.service import create_contact
 from hotline.core.events import InProcessBus
-from hotline.live.api import attach
 from hotline.live.events import AGENT_STATE, CLOSE_NOT_SIGNED_IN, CONTACT_OFFERED, SNAPSHOT
 from hotline.live.service import LiveFeed
 from hotline.live.wallboard import Snapshot
@@ -65,17 +64,7 @@ async def live_api(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[
     )
     harness.live.routing = routing  # the routes drive this one, whose events the feed follows
     await routing.start(run_timers=False)
-    feed = LiveFeed(
-        routing=routing,
-        bus=bus,
-        sessions=sessions,
-        clock=harness.clock,
-        specs=harness.live.specs,
-        names=harness.live.queue_names,
-        timezone=harness.settings.timezone,
-    )
-    await feed.start()
-    attach(harness.api, feed)
+    feed = await harness.live_feed(routing, bus)
     server = HttpServer(harness.api, host="127.0.0.1", port=0)
     await server.start()
     try:

@@ -14,8 +14,8 @@ from sqlalchemy import update
 from hotline.contacts.service import create_contact
 from hotline.users.models import User
 from hotline.web import STATIC_DIR, mount_web_app
-from tests.admin.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.api.harness import PASSWORD
+from tests.browser import launch, sign_in
 from tests.live.test_api import LiveApi, live_api
 
 __all__ = ["live_api"]
@@ -31,14 +31,10 @@ async def test_the_wallboard_shows_topics_the_last_30_minutes_and_a_new_agent_li
         await session.execute(update(User).where(User.username == "boss").values(language="en"))
     base = f"http://127.0.0.1:{live_api.server.port}"
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
-            await page.goto(f"{base}/login")
-            await page.get_by_label("Username").fill("boss")
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page).to_have_url(f"{base}/wallboard")
+            await sign_in(page, base, "boss", PASSWORD, home="/wallboard")
 
             # By topic: the medical queue under its topic's name, the overflow queue under none.
             medical = page.get_by_role("region", name="Topic: Medical help")

@@ -20,6 +20,8 @@ from tests.reports.forms_world import CONFIG, SURVEY, answered, fill_forms
 from tests.requests.field_api import FieldApi, field_api_on
 
 DAY = {"from": "2025-03-04"}
+# The survey's fields in its ui:order (tests/reports/forms_world.py).
+FIELDS = ["age", "help", "symptoms", "risk", "notes", "home.street", "home.floor"]
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -53,15 +55,7 @@ def test_fields_are_read_from_the_schema_with_how_each_is_counted() -> None:
     form = parse_config(CONFIG).forms[0]
     found = form_fields(form.json_schema, form.ui_schema)
     fields = {f.name: (f.kind, [v for v, _ in f.choices]) for f in found}
-    assert list(fields) == [
-        "age",
-        "help",
-        "symptoms",
-        "risk",
-        "notes",
-        "home.street",
-        "home.floor",
-    ]
+    assert list(fields) == FIELDS
     assert fields == {
         "age": ("number", []),
         "help": ("choice", ["doctor", "advice"]),
@@ -107,15 +101,7 @@ async def test_answers_are_counted_per_field_topic_and_form_version(api: FieldAp
     ]
     rows = _answers(report)
     in_order = [key[2] for key in rows if key[:2] == (1, "covid")]  # as the form's ui:order
-    assert list(dict.fromkeys(in_order)) == [
-        "age",
-        "help",
-        "symptoms",
-        "risk",
-        "notes",
-        "home.street",
-        "home.floor",
-    ]
+    assert list(dict.fromkeys(in_order)) == FIELDS
     age = rows[(1, "medical", "age", None)]
     assert (age["kind"], age["answers"], age["min"], age["max"], age["mean"]) == (
         "number",

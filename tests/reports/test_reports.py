@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -55,9 +56,12 @@ class Centre:
         await self.routing.tick()
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def centre(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Centre]:
-    async with field_api_on(sessions, config=CONFIG) as api:
+@asynccontextmanager
+async def open_centre(
+    sessions: async_sessionmaker[AsyncSession], *, config: str = CONFIG
+) -> AsyncIterator[Centre]:
+    """The city's API on `config`, the router running on the test's clock with agent01 ready."""
+    async with field_api_on(sessions, config=config) as api:
         routing = api.harness.live.routing
         await routing.start(run_timers=False)
         agent_id = await api.user_id("agent01")
@@ -68,6 +72,12 @@ async def centre(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Ce
             yield Centre(api, routing)
         finally:
             await routing.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def centre(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Centre]:
+    async with open_centre(sessions) as world:
+        yield world
 
 
 async def _traffic(centre: Centre) -> None:

@@ -20,17 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.app import HttpServer
 from hotline.core.events import InProcessBus
-from hotline.live.api import attach
-from hotline.live.service import LiveFeed
-from hotline.routing.service import agent_skills
 from hotline.users.models import User
 from hotline.web import STATIC_DIR, mount_web_app
-from tests.admin.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.api.harness import PASSWORD
+from tests.browser import launch, sign_in
 from tests.reports.forms_world import SURVEY, fill_forms
 from tests.reports.test_reports import CONFIG as TRAFFIC
-from tests.reports.test_reports import Centre, _traffic
-from tests.requests.field_api import field_api_on
+from tests.reports.test_reports import Centre, _traffic, open_centre
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 DAY = "2025-03-04"
@@ -39,17 +35,8 @@ DAY = "2025-03-04"
 @pytest_asyncio.fixture(loop_scope="function")
 async def centre(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Centre]:
     """The city with the survey form, the router running with agent01 ready."""
-    async with field_api_on(sessions, config=TRAFFIC + SURVEY) as api:
-        routing = api.harness.live.routing
-        await routing.start(run_timers=False)
-        agent_id = await api.user_id("agent01")
-        async with sessions() as session:
-            skills = await agent_skills(session=session, user_id=agent_id)
-        await routing.login(agent_id, skills, ready=True)
-        try:
-            yield Centre(api, routing)
-        finally:
-            await routing.close()
+    async with open_centre(sessions, config=TRAFFIC + SURVEY) as world:
+        yield world
 
 
 async def _requests(centre: Centre) -> None:
@@ -91,17 +78,7 @@ async def test_a_supervisor_reads_the_days_reports_with_charts_and_downloads_the
 
     # The page's live connection (every signed-in page has one): a feed of the router's state;
     # its updates are not what this test is about, so it follows a bus of its own.
-    feed = LiveFeed(
-        routing=centre.routing,
-        bus=InProcessBus(),
-        sessions=harness.sessions,
-        clock=harness.clock,
-        specs=harness.live.specs,
-        names=harness.live.queue_names,
-        timezone=harness.settings.timezone,
-    )
-    await feed.start()
-    attach(harness.api, feed)
+    feed = await harness.live_feed(centre.routing, InProcessBus())
     mount_web_app(harness.api)
     server = HttpServer(harness.api, host="127.0.0.1", port=0)
     await server.start()
@@ -113,18 +90,14 @@ async def test_a_supervisor_reads_the_days_reports_with_charts_and_downloads_the
 
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = await launch(playwright)
             try:
                 context = await browser.new_context(
                     accept_downloads=True, viewport={"width": 1280, "height": 900}
                 )
                 page = await context.new_page()
                 base = f"http://127.0.0.1:{server.port}"
-                await page.goto(f"{base}/login")
-                await page.get_by_label("Username").fill("boss")
-                await page.get_by_label("Password").fill(PASSWORD)
-                await page.get_by_role("button", name="Sign in").click()
-                await expect(page).to_have_url(f"{base}/wallboard")
+                await sign_in(page, base, "boss", PASSWORD, home="/wallboard")
                 page.on("console", console)  # signed in (the login page's first /me is a 401)
                 await page.get_by_role("link", name="Reports").click()
                 await expect(page).to_have_url(f"{base}/reports")

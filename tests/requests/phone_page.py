@@ -10,16 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 
 from hotline.users.models import User
 from hotline.users.sip import set_sip_password
-from tests.admin.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.api.harness import PASSWORD, password_hash
 from tests.calls.conftest import REALM, Hotline
-
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PASSWORD"]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PHONE: dict[str, Any] = {
@@ -86,15 +83,6 @@ async def sip_account(h: Hotline, username: str) -> None:
         user = (await session.scalars(select(User).where(User.username == username))).one()
         await set_sip_password(session=session, user=user, realm=REALM, password=PASSWORD)
     h.sip_passwords[username] = PASSWORD
-
-
-async def sign_in(page: Page, base: str, username: str, home: str) -> None:
-    """Sign in on the login page; the app takes them to their start page `home`."""
-    await page.goto(f"{base}/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{base}{home}")
 
 
 async def phone(browser: Browser) -> BrowserContext:

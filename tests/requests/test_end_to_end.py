@@ -20,18 +20,15 @@ from sqlalchemy import select
 from hotline.contacts.models import Contact
 from hotline.notifications.templates import reference
 from hotline.requests.models import Request
+from tests.browser import launch, sign_in
 from tests.calls import scenarios
-from tests.calls.conftest import Hotline, eventually, prompt_cache, running_hotline
+from tests.calls.conftest import Hotline, eventually, prompt_cache, web_hotline
 from tests.calls.scenarios import CALLER_NUMBER
-from tests.conftest import scratch_database
 from tests.requests.phone_page import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DISPATCH,
     PASSWORD,
     artifact,
     phone,
-    sign_in,
     task_card,
     web_passwords,
 )
@@ -67,13 +64,10 @@ async def test_a_call_becomes_a_medicine_delivery_a_volunteer_completes_on_their
     backend: str, tmp_path: Path, prompt_cache: Path
 ) -> None:
     async with (
-        scratch_database(backend, tmp_path) as url,
-        running_hotline(
+        web_hotline(
+            backend,
             tmp_path,
             prompt_cache,
-            http=True,
-            http_cookie_secure=False,
-            database_url=url,
             offer_timeout=8,
             extra_config=DISPATCH,
         ) as h,
@@ -87,12 +81,12 @@ async def test_a_call_becomes_a_medicine_delivery_a_volunteer_completes_on_their
         agent_phone = await h.phone(
             scenarios.answering_phone(h.folder("agent01")), phone_port, time_limit=150
         )
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             desk = await (await browser.new_context(**DESKTOP)).new_page()
-            await sign_in(desk, base, "agent01", "/agent")
+            await sign_in(desk, base, "agent01", PASSWORD, home="/agent")
             field = await (await phone(browser)).new_page()  # the volunteer, waiting for work
-            await sign_in(field, base, "vol01", "/field")
+            await sign_in(field, base, "vol01", PASSWORD, home="/field")
             await expect(field.get_by_text("No tasks for you now.")).to_be_visible()
             caller = await h.call(
                 scenarios.caller(

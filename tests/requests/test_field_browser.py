@@ -18,17 +18,14 @@ from hotline.dispatch.service import auto_assign
 from hotline.requests.models import Request
 from hotline.requests.schemas import RequestCreate
 from hotline.requests.service import create_request
-from tests.calls import scenarios
-from tests.calls.conftest import Hotline, eventually, prompt_cache, running_hotline
-from tests.conftest import scratch_database
+from tests.browser import launch, sign_in
+from tests.calls.conftest import Hotline, eventually, prompt_cache, web_hotline
 from tests.requests.phone_page import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DISPATCH,
+    PASSWORD,
     artifact,
     fits_the_screen,
     phone,
-    sign_in,
     sip_account,
     task_card,
     web_passwords,
@@ -81,13 +78,10 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
 ) -> None:
     citizen_port = free_port()
     async with (
-        scratch_database(backend, tmp_path) as url,
-        running_hotline(
+        web_hotline(
+            backend,
             tmp_path,
             prompt_cache,
-            http=True,
-            http_cookie_secure=False,
-            database_url=url,
             callback_route=f"sip:{{number}}@127.0.0.1:{citizen_port}",
             extra_config=DISPATCH,
         ) as h,
@@ -97,19 +91,13 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
         theirs = await _assigned(h, "phone-page-2", NEIGHBOUR, "127006", "vol02")
         await web_passwords(h, "vol01", "vol02")
         await sip_account(h, "vol01")
-        phone_port = free_port()
-        await h.register("vol01", phone_port)
-        worker_phone = await h.phone(scenarios.answering_phone(h.folder("vol01")), phone_port)
-        citizen = await h.phone(
-            scenarios.answering_phone(h.folder("citizen"), end="bye", hold_ms=1500, name="citizen"),
-            citizen_port,
-        )
+        worker_phone, citizen = await h.citizen_call_phones("vol01", citizen_port)
         assert h.platform.http is not None
         base = f"http://127.0.0.1:{h.platform.http.port}"
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await (await phone(browser)).new_page()
-            await sign_in(page, base, "vol01", "/field")
+            await sign_in(page, base, "vol01", PASSWORD, home="/field")
             card = task_card(page, mine)
             await expect(card).to_contain_text("Waiting for you to accept")
             await expect(card).to_contain_text("Тверская 5 (125009)")
@@ -152,7 +140,7 @@ async def test_on_a_phone_a_volunteer_accepts_calls_the_citizen_and_finishes_onl
             assert not [digits for digits in HIDDEN if digits in html]
 
             other = await (await phone(browser)).new_page()
-            await sign_in(other, base, "vol02", "/field")
+            await sign_in(other, base, "vol02", PASSWORD, home="/field")
             await expect(task_card(other, theirs)).to_contain_text("***-**-21")
             await expect(task_card(other, mine)).to_have_count(0)
             refused = await other.request.get(f"{base}/api/v1/tasks/{mine}")

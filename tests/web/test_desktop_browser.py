@@ -35,11 +35,10 @@ from hotline.telephony.media.g711 import Codec
 from hotline.telephony.media.peer import RtpPeer, read_pcap_rtp
 from hotline.users.models import User
 from tests.api.harness import PASSWORD, password_hash
+from tests.browser import launch, sign_in
 from tests.calls import scenarios
-from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline
-from tests.conftest import scratch_database
+from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline, web_hotline
 from tests.telephony.media.support import dominant_frequency, tone, write_wav
-from tests.telephony.media.test_webrtc_chromium import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 KEY_1 = "/usr/share/sip-tester/dtmf_2833_1.pcap"
@@ -141,24 +140,20 @@ async def _users_for_the_browser(h: Hotline, *usernames: str) -> None:
 
 async def _signed_in(context: BrowserContext, base: str, username: str, home: str) -> Page:
     page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{base}{home}")
+    await sign_in(page, base, username, PASSWORD, home=home)
     return page
 
 
 @asynccontextmanager
 async def _chromium(microphone: Path) -> AsyncIterator[Any]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                *CHROMIUM_ARGS,
+        browser = await launch(
+            playwright,
+            fake_media=True,
+            extra_args=(
                 f"--use-file-for-fake-audio-capture={microphone}",
                 "--autoplay-policy=no-user-gesture-required",
-            ],
+            ),
         )
         try:
             yield browser
@@ -354,13 +349,10 @@ async def test_an_agent_takes_a_call_on_the_browser_desktop_while_the_wallboard_
 
 async def test_the_browser_desktop_call_on_postgresql(tmp_path: Path, prompt_cache: Path) -> None:
     async with (
-        scratch_database("postgresql", tmp_path) as url,
-        running_hotline(
+        web_hotline(
+            "postgresql",
             tmp_path,
             prompt_cache,
-            http=True,
-            http_cookie_secure=False,
-            database_url=url,
             extra_config=EXTRA,
             flow=TOPIC_FLOW,
             offer_timeout=30,

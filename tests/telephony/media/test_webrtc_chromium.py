@@ -24,26 +24,12 @@ from hotline.telephony.media import g711
 from hotline.telephony.media.config import MediaConfig
 from hotline.telephony.media.engine import DigitReceived, EndpointInfo, LocalMediaEngine
 from hotline.telephony.media.g711 import Codec
+from tests.browser import launch
 from tests.telephony.media.support import TE, Events, phone_leg, tone
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PAGE = Path(__file__).with_name("softphone.html")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--webrtc-ip-handling-policy=default_public_interface_only",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -114,7 +100,7 @@ async def test_chromium_talks_with_a_phone_through_a_webrtc_leg_on_loopback_only
     server = SignallingServer(engine)
     await server.start()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright, fake_media=True)
         try:
             page = await browser.new_page()
             await page.goto(f"http://127.0.0.1:{server.port}/")
