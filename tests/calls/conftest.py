@@ -311,6 +311,15 @@ async def start_test_platform(app: App, *, http: bool = False) -> Platform:
     )
 
 
+def calls_config(offer_timeout: float = 3, callback_after: float = 60, wrap_up: float = 1) -> str:
+    """The test configuration with its timings filled in."""
+    return (
+        CONFIG.replace("{offer_timeout}", str(offer_timeout))
+        .replace("{callback_after}", str(callback_after))
+        .replace("{wrap_up}", str(wrap_up))
+    )
+
+
 @asynccontextmanager
 async def running_hotline(
     tmp_path: Path,
@@ -344,9 +353,7 @@ async def running_hotline(
         **settings,
     }
     app = build_app(Settings(**values))
-    config = CONFIG.replace("{offer_timeout}", str(offer_timeout)).replace(
-        "{callback_after}", str(callback_after)
-    ).replace("{wrap_up}", str(wrap_up)) + textwrap.dedent(extra_config)
+    config = calls_config(offer_timeout, callback_after, wrap_up) + textwrap.dedent(extra_config)
     async with app.sessions() as session:
         summary = await import_config(
             session=session,

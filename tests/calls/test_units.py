@@ -18,7 +18,7 @@ from hotline.core.settings import Settings, secret_value
 from hotline.routing.engine import RoutingEngine
 from hotline.routing.figures import queue_figures
 from hotline.routing.types import AgentSkill, QueueSpec, SkillRequirement
-from tests.calls.conftest import CONFIG
+from tests.calls.conftest import calls_config
 from tests.config.factories import FAST_HASHING
 
 
@@ -49,7 +49,7 @@ def test_numbers_are_dialled_as_digits_with_their_plus() -> None:
 async def test_a_dialled_number_finds_its_line_however_the_carrier_writes_it(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    config = CONFIG.replace("{offer_timeout}", "5").replace("{callback_after}", "60")
+    config = calls_config(offer_timeout=5)
     async with sessions() as session:
         await import_config(
             session=session, config=parse_config(config), password_cost=FAST_HASHING
