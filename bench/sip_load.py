@@ -91,7 +91,11 @@ class Processes:
     def __init__(self) -> None:
         self.live: list[subprocess.Popen[bytes]] = []
 
-    def start(self, args: list[str], *, cwd: Path, log: Path | None = None) -> subprocess.Popen:
+    def start(
+        self, args: list[str], *, cwd: Path, log: Path | None = None, nice: int = 0
+    ) -> subprocess.Popen:
+        """Start `args` in its own session; `nice` > 0 lowers its scheduling priority (the load
+        generator's, so that on a shared machine it yields the CPU to the node it measures)."""
         out: Any = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
         try:
             process = subprocess.Popen(
@@ -102,6 +106,7 @@ class Processes:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env=clean_environment(),
+                preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None,  # noqa: PLW1509
             )
         finally:
             if log is not None:
@@ -1019,7 +1024,9 @@ class Bench:
         if echo:
             args.append("-rtp_echo")
         args += extra or []
-        process = self.processes.start(args, cwd=workdir, log=workdir / "sipp.out")
+        # The probes measure, at normal priority; the load's SIPps run at `--load-nice`.
+        nice = 0 if kind == "probe" else getattr(self.args, "load_nice", 0)  # web_load: none
+        process = self.processes.start(args, cwd=workdir, log=workdir / "sipp.out", nice=nice)
         sipp = Sipp(name, kind, workdir, process, calls, time.monotonic(), media, echo)
         if stage is not None:
             stage.sipps.append(sipp)
@@ -1874,6 +1881,13 @@ def main() -> int:
     parser.add_argument("--idle", type=float, help="seconds of the idle stage (default 10)")
     parser.add_argument("--ring-ms", type=int, default=200, help="agents' phones ring this long")
     parser.add_argument("--media-workers", type=int, help="default: Hotline's (one per core)")
+    parser.add_argument(
+        "--load-nice",
+        type=int,
+        default=10,
+        help="niceness of the load's SIPps (not the probes'): on a machine it shares with the "
+        "node, the load generator yields the CPU to the node it measures (0: same priority)",
+    )
     parser.add_argument(
         "--port-base",
         type=int,
