@@ -973,8 +973,7 @@ class Bench:
         self.processes = Processes()
         self.hotline = HotlineServer(self.processes, workdir, args)
         self.ports = Ports(args.port_base)
-        self.phones: Sipp | None = None
-        self.phones_port = 0
+        self.phones: list[Sipp] = []
         self.monitor: Monitor | None = None
         self.began = time.monotonic()
         self.results: dict[str, Any] = {}
@@ -1094,34 +1093,56 @@ class Bench:
             flush=True,
         )
         self.monitor = Monitor(self.hotline, [])
-        # Every agent's phone registers from the port its SIPp UAS will then answer on.
-        self.phones_port = self.ports.sip()
-        accounts = self.workdir / "setup" / "agents.csv"
-        accounts.parent.mkdir(parents=True, exist_ok=True)
+        # Every agent's phone registers from the port its SIPp UAS will then answer on. The agents
+        # are spread over `--phone-groups` UASes, each with its own port and RTP echo socket: one
+        # SIPp echoes with a single thread, which falls behind (and its socket drops packets) on a
+        # busy machine long before the node does.
         names = sorted(n for n in self.hotline.sip_passwords if n.startswith("agent"))
-        accounts.write_text(
-            "SEQUENTIAL\n"
-            + "".join(
-                f"{n};[authentication username={n} password={self.hotline.sip_passwords[n]}]\n"
-                for n in names
+        groups = max(1, min(a.phone_groups, len(names)))
+        self.phones = []
+        for group in range(groups):
+            members = names[group::groups]
+            port = self.ports.sip()
+            accounts = self.workdir / "setup" / f"agents-{group}.csv"
+            accounts.parent.mkdir(parents=True, exist_ok=True)
+            accounts.write_text(
+                "SEQUENTIAL\n"
+                + "".join(
+                    f"{n};[authentication username={n} password={self.hotline.sip_passwords[n]}]\n"
+                    for n in members
+                )
             )
-        )
-        register = self.sipp(
-            None,
-            "register-agents",
-            "register.xml",
-            calls=len(names),
-            rate=100,
-            limit=50,
-            pause_ms=0,
-            timeout=60,
-            sip_port=self.phones_port,
-            extra=["-inf", str(accounts)],
-        )
-        self.wait_sipps([register], time.monotonic() + 70)
-        ok = register.count("SuccessfulCall")
-        if ok != len(names):
-            raise SystemExit(f"{ok} of {len(names)} agents registered:\n{register.errors()}")
+            register = self.sipp(
+                None,
+                f"register-agents-{group}",
+                "register.xml",
+                calls=len(members),
+                rate=100,
+                limit=50,
+                pause_ms=0,
+                timeout=60,
+                sip_port=port,
+                extra=["-inf", str(accounts)],
+            )
+            self.wait_sipps([register], time.monotonic() + 70)
+            ok = register.count("SuccessfulCall")
+            if ok != len(members):
+                raise SystemExit(f"{ok} of {len(members)} agents registered:\n{register.errors()}")
+            self.phones.append(
+                self.sipp(
+                    None,
+                    f"agent-phones-{group}" if groups > 1 else "agent-phones",
+                    "agent_phone.xml",
+                    calls=0,
+                    rate=1,
+                    limit=100_000,
+                    pause_ms=a.ring_ms,
+                    timeout=self.planned_seconds() + 600,
+                    sip_port=port,
+                    remote=False,
+                    echo=True,
+                )
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             ready = (self.hotline.health() or {}).get("agents", {}).get("ready", 0)
@@ -1130,22 +1151,10 @@ class Bench:
             time.sleep(0.3)
         else:
             raise SystemExit(f"only {ready} of {len(names)} agents are ready after registering")
-        self.phones = self.sipp(
-            None,
-            "agent-phones",
-            "agent_phone.xml",
-            calls=0,
-            rate=1,
-            limit=100_000,
-            pause_ms=a.ring_ms,
-            timeout=self.planned_seconds() + 600,
-            sip_port=self.phones_port,
-            remote=False,
-            echo=True,
-        )
         time.sleep(1.0)
-        if self.phones.process.poll() is not None:
-            raise SystemExit(f"the agents' phones (SIPp UAS) exited:\n{self.phones.errors()}")
+        for phones in self.phones:
+            if phones.process.poll() is not None:
+                raise SystemExit(f"the agents' phones (SIPp UAS) exited:\n{phones.errors()}")
         probe = self.workdir / "setup" / "probe.csv"
         probe.write_text(
             "SEQUENTIAL\nprobe;[authentication username=probe "
@@ -1153,8 +1162,8 @@ class Bench:
         )
         self.probe_accounts = probe
         print(
-            f"  {len(names)} agents registered with digest from {LOOPBACK}:{self.phones_port} "
-            f"and ready; their phones (SIPp UAS, RTP echo) answer there",
+            f"  {len(names)} agents registered with digest from {groups} port(s) of {LOOPBACK} "
+            f"and ready; their phones (SIPp UASes, RTP echo) answer there",
             flush=True,
         )
 
@@ -1880,6 +1889,9 @@ def main() -> int:
     parser.add_argument("--probe-rate", type=float, default=10.0, help="OPTIONS/s (REGISTER: /5)")
     parser.add_argument("--idle", type=float, help="seconds of the idle stage (default 10)")
     parser.add_argument("--ring-ms", type=int, default=200, help="agents' phones ring this long")
+    parser.add_argument(
+        "--phone-groups", type=int, default=4, help="SIPp UASes the agents' phones are spread over"
+    )
     parser.add_argument("--media-workers", type=int, help="default: Hotline's (one per core)")
     parser.add_argument(
         "--load-nice",

@@ -1387,6 +1387,9 @@ def main() -> int:
         help="softphones: %% of samples the pages may conceal (late packets) at a lossless level",
     )
     parser.add_argument("--ring-ms", type=int, default=300, help="SIP agent phones ring this long")
+    parser.add_argument(
+        "--phone-groups", type=int, default=4, help="SIPp UASes the agents' phones are spread over"
+    )
     parser.add_argument("--media-workers", type=int, help="default: Hotline's (one per core)")
     parser.add_argument("--max-calls", type=int, help="Hotline's max_calls (default: enough)")
     parser.add_argument("--retry-after", type=int, default=30)
