@@ -7,6 +7,9 @@ hangs up; the wrap-up timer counts; a reload during wrap-up keeps the caller's c
 (number, topic, script answers, form draft, notes) and the timer goes on from where it was; then,
 with "Answer automatically" ticked, the next offer is answered by itself.
 
+The network: it drops while the agent fills the form; what they type meanwhile reaches the
+server's draft once it is back, and the live events reconnect by themselves.
+
 Needs the built app (`make web`). Chromium runs with the loopback-only WebRTC flags of
 shared/TESTING.md."""
 
@@ -248,3 +251,45 @@ async def test_keys_answer_hang_up_and_make_ready_and_a_reload_in_wrap_up_keeps_
 def _showing(seconds: int) -> re.Pattern[str]:
     """The timer's text at exactly `seconds`."""
     return re.compile(rf"^{seconds // 60}:{seconds % 60:02d}$")
+
+
+async def test_edits_made_while_the_network_is_down_reach_the_server_and_events_reconnect(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with _hotline(tmp_path, prompt_cache) as h, _desk(h, tmp_path) as desk:
+        live = desk.get_by_role("status", name=re.compile("Live updates"))
+        await expect(live).to_contain_text("Live")
+        await desk.get_by_role("button", name="Ready", exact=True).click()
+        await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
+        async with _caller(h, "caller") as caller:
+            offer = desk.get_by_role("alertdialog", name="Incoming call")
+            await expect(offer).to_contain_text(scenarios.CALLER_NUMBER, timeout=10000)
+            await offer.get_by_role("button", name="Accept the call").click()
+            await eventually(lambda: _state(h, AgentState.BUSY), 10, "agent01 on the call")
+            (contact,) = await h.contacts()
+            form = desk.locator(".form-panel")
+            status = form.get_by_role("status")
+            await form.get_by_label("Age").fill("34")
+            await expect(status).to_have_text("Draft saved")
+            assert await _form_data(h, contact.id) == {"age": 34}
+
+            # The network drops while the agent types the address.
+            await desk.context.set_offline(True)
+            await expect(live).to_contain_text("reconnecting")
+            await form.get_by_label("Address").fill("12 Lenin Street")
+            await expect(status).to_have_text(re.compile("no connection"), timeout=10000)
+            assert await _form_data(h, contact.id) == {"age": 34}
+            await expect(live).to_contain_text("reconnecting")  # still: it cannot get through
+
+            # Back: the draft reaches the server and the live events resume by themselves.
+            await desk.context.set_offline(False)
+            await expect(status).to_have_text("Draft saved", timeout=15000)
+            assert await _form_data(h, contact.id) == {"age": 34, "address": "12 Lenin Street"}
+            await expect(live).to_contain_text("Live", timeout=15000)
+            await expect(live).not_to_contain_text("reconnecting")
+
+            # Live events flow again: the caller hangs up and the desk shows wrap-up.
+            await desk.get_by_role("button", name="Hang up").click()
+            result = await h.finish(caller, "caller")
+            assert result.returncode == 0, result.explain()
+        await expect(desk.locator(".state-now")).to_contain_text("Wrap-up")
