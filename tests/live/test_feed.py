@@ -267,6 +267,28 @@ async def test_an_agent_gets_their_own_offers_and_not_another_agents(live: Live)
     assert offers(olga) == []
 
 
+async def test_a_callback_is_offered_to_the_agent_as_a_callback(live: Live) -> None:
+    anna = await live.feed.connect(live.viewer("agent01"))
+    pavel = await live.feed.connect(live.viewer("agent02"))
+    callback, plain = await live.new_contact(), await live.new_contact()
+    await live.routing.arrive(callback, "medical")
+    await live.routing.request_callback(callback, number="+79990003344")
+    await live.login("agent01")  # takes the callback
+    await live.routing.arrive(plain, "medical")
+    await live.login("agent02")  # and Pavel the ordinary call
+    await live.feed.settle()
+
+    def offers(page: Subscription) -> list[tuple[str, object]]:
+        return [
+            (e.data["contact_id"], e.data.get("callback"))
+            for e in received(page)
+            if e.type == CONTACT_OFFERED
+        ]
+
+    assert offers(anna) == [(callback, True)]
+    assert offers(pavel) == [(plain, False)]
+
+
 async def test_an_agent_gets_their_own_state_and_their_queues_figures_only(live: Live) -> None:
     olga = await live.feed.connect(live.viewer("agent03"))
     await live.login("agent01")

@@ -271,6 +271,21 @@ describe("EventsClient", () => {
     expect(c.lastEventId).toBe(4);
   });
 
+  it("drops an open connection when the browser goes offline, and resumes once online", () => {
+    const c = client();
+    c.start();
+    latest().serverOpens();
+    latest().serverSends({ id: 7, type: "snapshot", data: snapshot() });
+    c.connectionLost();
+    expect(sockets[0]?.closedWith).toBe(IDLE_CLOSE_CODE);
+    expect(statuses.at(-1)).toBe("reconnecting");
+    c.connectionLost(); // already waiting: nothing more
+    expect(sockets).toHaveLength(1);
+    c.reconnectNow(); // online again
+    expect(sockets).toHaveLength(2);
+    expect(latest().url).toBe(`${URL}?last_event_id=7`);
+  });
+
   it("treats a connection silent for longer than idleMs as dropped and resumes", () => {
     const c = client({ idleMs: 30_000 });
     c.start();

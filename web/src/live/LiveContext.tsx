@@ -28,9 +28,12 @@ export function LiveProvider({ children, onReconnecting, onUnauthorized }: Props
     });
     client.start();
     const online = () => client.reconnectNow();
+    const offline = () => client.connectionLost();
     window.addEventListener("online", online);
+    window.addEventListener("offline", offline);
     return () => {
       window.removeEventListener("online", online);
+      window.removeEventListener("offline", offline);
       client.stop();
     };
     // The callbacks are stable for the page's life; a new store means a new connection.

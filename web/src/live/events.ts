@@ -144,6 +144,17 @@ export class EventsClient {
     this.open();
   }
 
+  /**
+   * The browser says the network is gone. A socket whose network went away may stay "open" for
+   * minutes without noticing (and the server sends no heartbeat), so drop it now and retry with
+   * the usual delays; `reconnectNow` skips the wait once the browser is online again.
+   */
+  connectionLost(): void {
+    const socket = this.socket;
+    if (!this.running || socket === null) return; // already waiting to retry
+    this.drop(socket, "offline");
+  }
+
   private open(): void {
     const socket = this.options.connect(eventsUrl(this.options.url, this.lastId));
     this.socket = socket;
@@ -210,11 +221,17 @@ export class EventsClient {
       this.idleTimer = null;
       if (this.socket !== socket) return;
       // Treat a silent connection as dropped: close it and resume on a new one.
-      this.socket = null;
-      this.detach(socket);
-      socket.close(IDLE_CLOSE_CODE, "no heartbeat");
-      if (this.running) this.scheduleRetry();
+      this.drop(socket, "no heartbeat");
     }, idleMs);
+  }
+
+  /** Close `socket`, the current one, as dropped, and resume on a new one after the wait. */
+  private drop(socket: SocketLike, reason: string): void {
+    this.socket = null;
+    this.detach(socket);
+    this.clearIdle();
+    socket.close(IDLE_CLOSE_CODE, reason);
+    if (this.running) this.scheduleRetry();
   }
 
   private detach(socket: SocketLike): void {

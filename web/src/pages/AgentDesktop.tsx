@@ -67,7 +67,9 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   const state = row?.state ?? agent?.state ?? "offline";
   const since = row?.since ?? agent?.since ?? now;
   const reason = row ? row.reason : (agent?.reason ?? null);
-  const contactId = row ? row.contact_id : (agent?.contact?.id ?? null);
+  // In wrap-up the router has let go of the contact (the live row has none): it is the one the
+  // REST view names, so that a reload during wrap-up finds it again whichever answer comes first.
+  const contactId = row?.contact_id ?? (row === null || state === "wrap_up" ? (agent?.contact?.id ?? null) : null);
   const onCall = state === "busy";
   const ringing = offer !== null || state === "reserved";
   const inState = secondsSince(since, now, live.clockOffset);
