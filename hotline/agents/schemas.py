@@ -103,6 +103,13 @@ class HistoryItem(BaseModel):
     outcome: str | None
 
 
+class Consultation(BaseModel):
+    """A warm transfer's consultation: the colleague who asks, about which caller's contact."""
+
+    for_contact: str = Field(description="the caller's contact the consultation is about")
+    from_agent: str | None = Field(description="the name of the agent who consults")
+
+
 class ContactPop(BaseModel):
     """What the agent sees of a contact the moment it rings: who calls, on which line, what they
     chose in the IVR, how long they waited, and what came before."""
@@ -119,6 +126,11 @@ class ContactPop(BaseModel):
     callback: bool
     state: str
     history: list[HistoryItem]
+    consultation: Consultation | None = Field(
+        None,
+        description="set on a warm transfer's consultation: its topic, IVR path and line are "
+        "those of the caller's contact it is about",
+    )
     requests: list[dict[str, Any]] = Field(
         default_factory=list, description="open requests of this caller (none yet)"
     )
@@ -140,6 +152,15 @@ class Today(BaseModel):
     talk_seconds: float
 
 
+class TransferInProgress(BaseModel):
+    """The agent's warm transfer while they consult: complete it once `answered`, or cancel."""
+
+    contact_id: str = Field(description="the consultation's contact")
+    target: str = Field(description="queue:<id> or line:<id>")
+    target_name: str
+    answered: bool = Field(description="whether a colleague has answered the consultation")
+
+
 class AgentMe(BaseModel):
     username: str
     state: str = Field(description="the router's state: offline, ready, not_ready, reserved, ...")
@@ -150,3 +171,4 @@ class AgentMe(BaseModel):
     queues: list[AgentQueue]
     today: Today
     contact: ContactPop | None
+    transfer: TransferInProgress | None = None

@@ -36,11 +36,13 @@ from hotline.agents.schemas import (
     AgentQueue,
     Caller,
     ChosenState,
+    Consultation,
     ContactPop,
     DeskOptions,
     HistoryItem,
     PhoneOut,
     Today,
+    TransferInProgress,
     TransferMode,
     TransferTargetOut,
     WrapUpCodeOut,
@@ -49,7 +51,7 @@ from hotline.audit import service as audit
 from hotline.auth.service import SignedInUser
 from hotline.calls.browser import ChosenPhoneDialer, NoOfferRinging, Phone
 from hotline.contacts.models import Contact, ContactEvent, WrapUpCode
-from hotline.contacts.service import append_event, involves
+from hotline.contacts.service import append_event, caller_contact, involves
 from hotline.core.clock import Clock
 from hotline.core.errors import Conflict, Forbidden, HotlineError, InvalidInput, NotFound
 from hotline.core.events import EventBus, Unsubscribe
@@ -58,7 +60,7 @@ from hotline.routing import types as rt
 from hotline.routing.figures import queue_figures
 from hotline.routing.models import Queue
 from hotline.routing.service import RoutingService, agent_skills
-from hotline.users.models import AgentStateRecord, Role
+from hotline.users.models import AgentStateRecord, Role, User
 
 if TYPE_CHECKING:
     from hotline.calls.call import LiveCall
@@ -222,6 +224,29 @@ class AgentDesk:
             queues=queues,
             today=await self._today(session=session, agent_id=user.id, since=day_start, now=now),
             contact=pop,
+            transfer=await self._transfer_in_progress(session, user.id),
+        )
+
+    async def _transfer_in_progress(
+        self, session: AsyncSession, agent_id: str
+    ) -> TransferInProgress | None:
+        """The warm transfer the agent is consulting about, if they are."""
+        found = self.calls.agent_call(agent_id) if self.calls is not None else None
+        snapshot = found[1].snapshot() if found is not None else None
+        if snapshot is None or snapshot.agent_id != agent_id or snapshot.consult is None:
+            return None
+        consult = snapshot.consult
+        kind, _, target_id = consult.target.partition(":")
+        if kind == "line":
+            line = await session.get(Line, target_id)
+            name = line.name if line is not None else target_id
+        else:
+            name = self._names.get(target_id, target_id)
+        return TransferInProgress(
+            contact_id=consult.contact_id,
+            target=consult.target,
+            target_name=name,
+            answered=consult.answered,
         )
 
     async def _today(
@@ -311,11 +336,13 @@ class AgentDesk:
         via: str,
     ) -> ContactPop:
         now = self._clock.now()
+        # A consultation pops what the caller's contact it is about carries: topic, IVR path.
+        about = await caller_contact(session=session, contact=row)
         events = (
             await session.execute(
-                select(ContactEvent.type, ContactEvent.payload)
+                select(ContactEvent.contact_id, ContactEvent.type, ContactEvent.payload)
                 .where(
-                    ContactEvent.contact_id == row.id,
+                    ContactEvent.contact_id.in_({row.id, about.id}),
                     ContactEvent.type.in_(("ivr.completed", "contact.answered")),
                 )
                 .order_by(ContactEvent.seq)
@@ -323,18 +350,25 @@ class AgentDesk:
         ).all()
         path: list[str] = []
         waited: float | None = None
-        for kind, payload in events:
-            if kind == "ivr.completed":
+        for contact_id, kind, payload in events:
+            if kind == "ivr.completed" and contact_id == about.id:
                 path = [_ivr_step(entry) for entry in payload.get("path") or []]
-            else:
+            elif kind == "contact.answered" and contact_id == row.id:
                 waited = payload.get("waited")
         if waited is None:
             end = row.ended_at.timestamp() if row.ended_at is not None else now
             waited = max(0.0, end - row.arrived_at.timestamp())
         line = await session.get(Line, row.line_id) if row.line_id is not None else None
         attributes = row.attributes or {}
-        topic = attributes.get("topic")
-        history = await self._history(session, row)
+        topic = attributes.get("topic", (about.attributes or {}).get("topic"))
+        consultation = None
+        if about.id != row.id:
+            asking = attributes.get("from_agent")
+            agent = await session.get(User, asking) if isinstance(asking, str) else None
+            consultation = Consultation(
+                for_contact=about.id, from_agent=agent.name if agent is not None else None
+            )
+        history = await self._history(session, row, about)
         await self._audit(
             session, user, "contact.read", row.id, ip, {"via": via, "history": len(history)}
         )
@@ -351,18 +385,20 @@ class AgentDesk:
             callback=bool(attributes.get("callback")) or row.direction == "callback",
             state=row.state,
             history=history,
+            consultation=consultation,
         )
 
     @staticmethod
-    async def _history(session: AsyncSession, row: Contact) -> list[HistoryItem]:
-        """The caller's earlier contacts, newest first (consultations between agents left out)."""
+    async def _history(session: AsyncSession, row: Contact, about: Contact) -> list[HistoryItem]:
+        """The caller's earlier contacts, newest first (consultations between agents, and the
+        contact a consultation is about, left out)."""
         if not row.caller_number:
             return []
         earlier = await session.scalars(
             select(Contact)
             .where(
                 Contact.caller_number == row.caller_number,
-                Contact.id != row.id,
+                Contact.id.not_in({row.id, about.id}),
                 Contact.arrived_at <= row.arrived_at,
                 Contact.direction != "consult",
             )

@@ -311,6 +311,16 @@ class _Recording:
     contact_id: str
 
 
+@dataclass(frozen=True)
+class ConsultSnapshot:
+    """A warm transfer's consultation in progress: its contact, the target (`queue:<id>` or
+    `line:<id>`), and whether a colleague has answered it."""
+
+    contact_id: str
+    target: str
+    answered: bool
+
+
 @dataclass
 class CallSnapshot:
     contact_id: str
@@ -319,6 +329,7 @@ class CallSnapshot:
     agent_id: str | None
     since: float
     legs: list[str] = field(default_factory=list)
+    consult: ConsultSnapshot | None = None
 
 
 class LiveCall:
@@ -403,6 +414,7 @@ class LiveCall:
             )
             if leg is not None
         ]
+        consult = self.consult
         return CallSnapshot(
             self.contact_id,
             self.phase.value,
@@ -410,6 +422,11 @@ class LiveCall:
             self.agent.agent_id if self.agent else None,
             self.since,
             legs,
+            None
+            if consult is None
+            else ConsultSnapshot(
+                consult.contact_id, f"{consult.kind}:{consult.target}", consult.party is not None
+            ),
         )
 
     async def _run(self) -> None:

@@ -258,6 +258,26 @@ async def agent_may_see(*, session: AsyncSession, contact: Contact, user: Viewer
     )
 
 
+CONSULT_HOPS = 8
+"""How far `caller_contact` follows consultations of consultations (against a loop)."""
+
+
+async def caller_contact(*, session: AsyncSession, contact: Contact) -> Contact:
+    """The caller's contact that `contact` carries on: for a warm transfer's consultation (its
+    `consult_for` attribute), the contact it consults about, through consultations of
+    consultations; any other contact is its own. Its topic and IVR path are the screen pop's,
+    its script answers and form draft are the ones the consulted colleague works on."""
+    for _ in range(CONSULT_HOPS):
+        about = (contact.attributes or {}).get("consult_for")
+        if contact.direction != "consult" or not isinstance(about, str):
+            break
+        found = await session.get(Contact, about)
+        if found is None:
+            break
+        contact = found
+    return contact
+
+
 async def involves(
     *,
     session: AsyncSession,

@@ -7,7 +7,12 @@ A configuration import publishes the scripts and forms it holds (only those that
 retires the ones it no longer holds.
 
 For a contact, the script and the form are chosen by its `topic` attribute (else its queue) and
-its caller's language (`hotline.scripts.service.choose`), and it keeps the version it started on.
+its caller's language (`hotline.scripts.service.choose`); once answered (or a draft saved) it
+keeps that script or form at the version it started on, so a transfer to another queue or line
+does not take them from the agent who takes the caller over. A warm transfer's consultation has
+no answers of its own: it works on those of the caller's contact it consults about
+(`hotline.contacts.service.caller_contact`), so the consulted colleague sees what was given so
+far and, once the transfer completes, carries on with it.
 Script answers are saved one by one as the agent gives them; form data is saved as a draft while
 the agent types and checked against the schema when submitted. Every save names the draft version
 it was edited from: one saved meanwhile elsewhere (another tab, the colleague a call was
@@ -29,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.audit import service as audit
 from hotline.config.schemas import FormConfig, ScriptConfig
 from hotline.contacts.models import Contact
-from hotline.contacts.service import agent_may_see, append_event
+from hotline.contacts.service import agent_may_see, append_event, caller_contact
 from hotline.core.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from hotline.db.base import utcnow
 from hotline.db.versions import VersionLog, require_actor
@@ -336,7 +341,7 @@ async def script_form(
     found = await _chosen(session, contact, default_language)
     draft = None
     if found.form is not None:
-        draft = await session.get(ContactForm, (contact.id, found.form.form_id))
+        draft = await session.get(ContactForm, (found.owner.id, found.form.form_id))
     await audit.record(
         session=session,
         actor=user,
@@ -348,6 +353,7 @@ async def script_form(
             "via": "script_form",
             "script": found.script.version.script_id if found.script else None,
             "form": found.form.form_id if found.form else None,
+            **_kept_on(found, contact),
         },
         at=at or utcnow(),
     )
@@ -388,7 +394,7 @@ async def record_answer(
     row = state.row
     if row is None:
         row = ContactScript(
-            contact_id=contact.id,
+            contact_id=found.owner.id,
             script_id=version.script_id,
             script_version=version.version,
             answers=answers,
@@ -411,7 +417,12 @@ async def record_answer(
         object_type="contact",
         object_id=contact.id,
         ip=ip,
-        details={"script": version.script_id, "version": version.version, "step": step},
+        details={
+            "script": version.script_id,
+            "version": version.version,
+            "step": step,
+            **_kept_on(found, contact),
+        },
         at=at,
     )
     await session.flush()
@@ -440,14 +451,15 @@ async def save_form(
     if len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_FORM_BYTES:
         message = f"the form's data is too large (at most {MAX_FORM_BYTES // 1024} KiB)"
         raise InvalidInput(message, problems=[{"loc": ["data"], "message": message}])
-    form = (await _chosen(session, contact, default_language)).form
+    found = await _chosen(session, contact, default_language)
+    form, owner_id = found.form, found.owner.id
     if form is None:
         raise NotFound("no form is configured for this contact's topic", contact_id=contact.id)
     if form_id is not None and form_id != form.form_id:
         raise Conflict(
             f"this contact's form is now {form.form_id!r}: reload it", form_id=form.form_id
         )
-    stored = await _stored_form(session, contact.id, form.form_id)
+    stored = await _stored_form(session, owner_id, form.form_id)
     if submit:
         problems = [
             {"loc": ["data", *p["loc"]], "message": p["message"]}
@@ -473,7 +485,7 @@ async def save_form(
             async with session.begin_nested():
                 session.add(
                     ContactForm(
-                        contact_id=contact.id,
+                        contact_id=owner_id,
                         form_id=form.form_id,
                         form_version=form.version,
                         version=1,
@@ -481,13 +493,13 @@ async def save_form(
                     )
                 )
         except IntegrityError:
-            stored = await _stored_form(session, contact.id, form.form_id)
+            stored = await _stored_form(session, owner_id, form.form_id)
             raise _stale(stored) from None
     else:
         changed = await session.execute(
             update(ContactForm)
             .where(
-                ContactForm.contact_id == contact.id,
+                ContactForm.contact_id == owner_id,
                 ContactForm.form_id == form.form_id,
                 ContactForm.version == base_version,
             )
@@ -496,8 +508,8 @@ async def save_form(
             .execution_options(synchronize_session=False)
         )
         if changed.one_or_none() is None:
-            raise _stale(await _stored_form(session, contact.id, form.form_id))
-    saved = await _stored_form(session, contact.id, form.form_id)
+            raise _stale(await _stored_form(session, owner_id, form.form_id))
+    saved = await _stored_form(session, owner_id, form.form_id)
     assert saved is not None  # written just now, in this transaction
     if submit:
         await append_event(
@@ -518,7 +530,12 @@ async def save_form(
         object_type="contact",
         object_id=contact.id,
         ip=ip,
-        details={"form": form.form_id, "form_version": form.version, "version": saved.version},
+        details={
+            "form": form.form_id,
+            "form_version": form.version,
+            "version": saved.version,
+            **_kept_on(found, contact),
+        },
         at=at,
     )
     return saved
@@ -551,35 +568,55 @@ def _stale(stored: ContactForm | None) -> StaleVersion:
 
 @dataclass(frozen=True, slots=True)
 class _Chosen:
+    owner: Contact  # the contact the answers and the draft are stored on
     topic: str | None
     language: str
     script: ScriptState | None
     form: FormVersion | None
 
 
+def _kept_on(found: _Chosen, contact: Contact) -> dict[str, str]:
+    """The audit detail of a consultation's read or change: whose answers they are."""
+    return {} if found.owner.id == contact.id else {"caller_contact": found.owner.id}
+
+
 async def _chosen(session: AsyncSession, contact: Contact, default_language: str) -> _Chosen:
-    """The contact's script (at the version it started on, with its answers) and form (at the
-    current version; a stored draft keeps its own, see `_save`)."""
-    attributes = contact.attributes or {}
+    """The contact's script (with its answers) and form: those already answered or drafted, at
+    the version they started on; else those `choose` picks now. A consultation's are its caller
+    contact's (the module docstring)."""
+    owner = await caller_contact(session=session, contact=contact)
+    attributes = owner.attributes or {}
     topic = attributes.get("topic")
     topic = str(topic) if topic is not None else None
     language = attributes.get("language")
     language = language if language in LANGUAGES else default_language
-    queue = contact.queue_id
-    script = choose(
-        await SCRIPTS.every_current(session), topic=topic, queue=queue, language=language
+    queue = owner.queue_id
+    row = await session.scalar(
+        select(ContactScript)
+        .where(ContactScript.contact_id == owner.id)
+        .order_by(ContactScript.updated_at.desc(), ContactScript.script_id)
+        .limit(1)
     )
-    form = choose(await FORMS.every_current(session), topic=topic, queue=queue, language=language)
+    script = await SCRIPTS.get(session, row.script_id, row.script_version) if row else None
+    if script is None:
+        script = choose(
+            await SCRIPTS.every_current(session), topic=topic, queue=queue, language=language
+        )
+        row = None
+    stored = await session.scalar(
+        select(ContactForm)
+        .where(ContactForm.contact_id == owner.id)
+        .order_by(ContactForm.updated_at.desc(), ContactForm.form_id)
+        .limit(1)
+    )
+    form = await FORMS.get(session, stored.form_id, stored.form_version) if stored else None
+    if form is None:
+        form = choose(
+            await FORMS.every_current(session), topic=topic, queue=queue, language=language
+        )
     state = None
     if script is not None:
-        row = await session.get(ContactScript, (contact.id, script.script_id))
-        if row is not None and row.script_version != script.version:
-            script = await SCRIPTS.get(session, script.script_id, row.script_version) or script
         answers = dict(row.answers) if row is not None else {}
         runner = Script(ScriptBody.model_validate(script.definition))
         state = ScriptState(script, answers, runner.progress(answers), row)
-    if form is not None:
-        stored = await session.get(ContactForm, (contact.id, form.form_id))
-        if stored is not None and stored.form_version != form.version:
-            form = await FORMS.get(session, form.form_id, stored.form_version) or form
-    return _Chosen(topic, language, state, form)
+    return _Chosen(owner, topic, language, state, form)

@@ -130,6 +130,56 @@ FLOW = textwrap.dedent(
 TOPIC_FLOW = FLOW.replace("    queue: help\n", "    queue: help\n    attributes: {topic: help}\n")
 
 
+# The help queue's script and form (for its topic, or its queue where a call has no topic), and
+# the ministry's own, which a contact moved there would get if its answers stayed behind.
+SCRIPTS_AND_FORMS = """\
+scripts:
+  - id: help_en
+    name: Help line
+    language: en
+    topics: [help]
+    queues: [help]
+    steps:
+      - {id: greet, say: "Hello, this is the help line."}
+      - id: danger
+        ask: Is anyone in danger right now?
+        choices:
+          - {value: "yes", label: "Yes, in danger", next: emergency}
+          - {value: "no", label: "Nobody in danger"}
+        next: name
+      - {id: emergency, say: Call 112 at once., next: end}
+      - {id: name, ask: "What is your name?"}
+      - {id: bye, say: Thank you for calling.}
+  - id: ministry_en
+    name: Ministry line
+    language: en
+    queues: [ministry]
+    steps:
+      - {id: which, ask: "Which ministry?"}
+forms:
+  - id: help_en
+    name: Help request
+    language: en
+    topics: [help]
+    queues: [help]
+    schema:
+      type: object
+      required: [age, address]
+      properties:
+        age: {type: integer, title: Age, minimum: 0, maximum: 120}
+        address: {type: string, title: Address, minLength: 5}
+      additionalProperties: false
+  - id: ministry_en
+    name: Ministry request
+    language: en
+    queues: [ministry]
+    schema:
+      type: object
+      properties:
+        ministry: {type: string, title: Ministry}
+"""
+
+
 @pytest.fixture(scope="session")
 def prompt_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Prompts made once for the whole session (espeak-ng output is cached on disk)."""

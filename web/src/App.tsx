@@ -22,11 +22,17 @@ const LANGUAGE_KEY = "hotline.language";
 
 type Session = { kind: "loading" } | { kind: "signedOut" } | { kind: "signedIn"; me: Me };
 
+/** Who answers calls on the agent desktop: agents, and department specialists on their line
+ *  (a call transferred to it, or a colleague's consultation). */
+function answersCalls(roles: readonly string[]): boolean {
+  return roles.includes("agent") || roles.includes("department_specialist");
+}
+
 /** The start page of a user: the desktop for agents, the wallboard for supervisors, the task
  *  list for field workers. */
 export function homePath(me: Me): string {
   if (me.user.must_change_password) return "/password";
-  if (me.user.roles.includes("agent")) return "/agent";
+  if (answersCalls(me.user.roles)) return "/agent";
   if (me.user.roles.includes("supervisor")) return "/wallboard";
   if (me.user.roles.includes("admin")) return "/admin";
   if (me.user.roles.includes("field_worker")) return "/field";
@@ -59,7 +65,7 @@ function Header({ me, language, onLanguage, onSignOut }: {
     <header className="top">
       <span className="brand">{t("app.title")}</span>
       <nav aria-label={t("app.nav")}>
-        {roles.includes("agent") && link("/agent", t("app.nav.desktop"))}
+        {answersCalls(roles) && link("/agent", t("app.nav.desktop"))}
         {roles.includes("supervisor") && link("/wallboard", t("app.nav.wallboard"))}
         {roles.includes("admin") && link("/admin", t("admin.nav"))}
         {roles.includes("field_worker") && link("/field", t("app.nav.field"))}
@@ -81,7 +87,7 @@ function Header({ me, language, onLanguage, onSignOut }: {
 function Screen({ api, me, path }: { api: ApiClient; me: Me; path: string }) {
   const { t } = useI18n();
   const roles = me.user.roles;
-  if (path === "/agent" && roles.includes("agent")) return <AgentDesktop api={api} username={me.user.username} />;
+  if (path === "/agent" && answersCalls(roles)) return <AgentDesktop api={api} username={me.user.username} />;
   if (path === "/wallboard" && roles.includes("supervisor")) return <WallboardPage api={api} />;
   if (path === "/reports" && (roles.includes("supervisor") || roles.includes("admin")))
     return <ReportsPage api={api} />;

@@ -219,6 +219,11 @@ export class ApiClient {
     return this.request("POST", "/agent/call/transfer", { body: { mode, target } });
   }
 
+  /** A warm transfer: hand the caller over to the consulted colleague, or go back to them. */
+  transferAction(action: "complete" | "cancel"): Promise<void> {
+    return this.request("POST", `/agent/call/transfer/${action}`);
+  }
+
   wrapUp(code: string, note?: string): Promise<void> {
     return this.request("POST", "/agent/wrapup", { body: note ? { code, note } : { code } });
   }

@@ -65,6 +65,16 @@ export interface ContactPop {
   callback: boolean;
   history: ContactHistoryItem[];
   requests: ContactRequest[];
+  /** Set on a warm transfer's consultation: topic, IVR path and line are the caller's contact's. */
+  consultation?: { for_contact: string; from_agent: string | null } | null;
+}
+
+/** A warm transfer while the agent consults (GET /agent/me `transfer`). */
+export interface TransferInProgress {
+  contact_id: string;
+  target: string;
+  target_name: string;
+  answered: boolean;
 }
 
 export interface AgentMe {
@@ -76,6 +86,7 @@ export interface AgentMe {
   queues: AgentQueue[];
   today: AgentToday;
   contact: ContactPop | null;
+  transfer?: TransferInProgress | null;
 }
 
 /** hotline.routing.figures.QueueFigures, as GET /api/v1/queues and the snapshot carry it. */

@@ -2,7 +2,8 @@ import type { ContactPop } from "../api/types";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../lib/format";
 
-/** What the agent needs to know about the caller the moment the call rings or is answered. */
+/** What the agent needs to know about the caller the moment the call rings or is answered. A
+ * warm transfer's consultation says who consults, with the caller's own topic and IVR path. */
 export function ScreenPop({ pop }: { pop: ContactPop | null }) {
   const { t, locale } = useI18n();
   return (
@@ -17,6 +18,16 @@ export function ScreenPop({ pop }: { pop: ContactPop | null }) {
               <dt>{t("pop.number")}</dt>
               <dd className="caller-number">{pop.caller.number ?? t("offer.unknownNumber")}</dd>
             </div>
+            {pop.consultation && (
+              <div className="consultation">
+                <dt>{t("pop.consultation")}</dt>
+                <dd>
+                  {pop.consultation.from_agent
+                    ? t("pop.consultationFrom", { agent: pop.consultation.from_agent })
+                    : t("pop.consultationFromColleague")}
+                </dd>
+              </div>
+            )}
             {pop.callback && (
               <div>
                 <dt>{t("pop.callback")}</dt>

@@ -119,6 +119,11 @@ export const en = {
   "transfer.submit": "Transfer",
   "transfer.cancel": "Cancel",
   "transfer.pickQueue": "Choose a queue",
+  "transfer.consulting": "Consulting: {target}",
+  "transfer.waitingAnswer": "Waiting for a colleague to answer; the caller hears music.",
+  "transfer.answered": "A colleague is on the line: hand the caller over, or go back to them.",
+  "transfer.complete": "Complete the transfer",
+  "transfer.back": "Back to the caller",
 
   "pop.title": "Caller",
   "pop.number": "Number",
@@ -137,6 +142,9 @@ export const en = {
   "pop.request": "Request",
   "pop.status": "Status",
   "pop.none": "No caller on the line.",
+  "pop.consultation": "Warm transfer",
+  "pop.consultationFrom": "From {agent}",
+  "pop.consultationFromColleague": "From a colleague",
 
   "notes.label": "Notes",
   "notes.hint": "Kept in this tab until you finish wrap-up; they go with the wrap-up.",

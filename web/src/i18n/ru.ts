@@ -119,6 +119,11 @@ export const ru: Record<MessageKey, string> = {
   "transfer.submit": "Перевести",
   "transfer.cancel": "Отмена",
   "transfer.pickQueue": "Выберите очередь",
+  "transfer.consulting": "Консультация: {target}",
+  "transfer.waitingAnswer": "Ждём ответа коллеги; абонент слушает музыку.",
+  "transfer.answered": "Коллега на линии: передайте ему абонента или вернитесь к абоненту.",
+  "transfer.complete": "Завершить перевод",
+  "transfer.back": "Вернуться к абоненту",
 
   "pop.title": "Абонент",
   "pop.number": "Номер",
@@ -137,6 +142,9 @@ export const ru: Record<MessageKey, string> = {
   "pop.request": "Заявка",
   "pop.status": "Статус",
   "pop.none": "Абонента на линии нет.",
+  "pop.consultation": "Перевод с консультацией",
+  "pop.consultationFrom": "От оператора {agent}",
+  "pop.consultationFromColleague": "От коллеги",
 
   "notes.label": "Заметки",
   "notes.hint": "Хранятся в этой вкладке до конца поствызывной обработки и сохраняются вместе с ней.",

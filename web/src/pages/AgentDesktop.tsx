@@ -14,6 +14,7 @@ import { ScreenPop } from "../components/ScreenPop";
 import { SoftphonePanel } from "../components/SoftphonePanel";
 import { StatePanel } from "../components/StatePanel";
 import { TransferDialog, type QueueChoice } from "../components/TransferDialog";
+import { TransferProgress } from "../components/TransferProgress";
 import { WrapUpPanel } from "../components/WrapUpPanel";
 import { useI18n } from "../i18n";
 import { toggledState, trackOffer, type Offer } from "../lib/desk";
@@ -27,6 +28,7 @@ import { Softphone, type SoftphoneStatus } from "../softphone/softphone";
 import { Tones } from "../softphone/tones";
 
 const AUTO_ANSWER_KEY = "hotline.autoAnswer";
+const CONSULT_POLL_MS = 1000;
 const notesKey = (contactId: string) => `hotline.notes.${contactId}`;
 
 function inTextField(target: EventTarget | null): boolean {
@@ -55,6 +57,8 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   const [autoAnswer, setAutoAnswer] = useState(() => loadText(AUTO_ANSWER_KEY) === "1");
   const [notes, setNotes] = useState("");
   const [transferOpen, setTransferOpen] = useState(false);
+  // Bumped to read GET /agent/me again when it changes without a state change (a warm transfer).
+  const [meLoads, setMeLoads] = useState(0);
   const [helpOpen, setHelpOpen] = useState(false);
   const [options, setOptions] = useState<DeskOptions | null>(null);
   const audioRef = useRef<HTMLAudioElement>(null);
@@ -97,7 +101,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     return () => {
       cancelled = true;
     };
-  }, [api, row?.state, row?.contact_id]);
+  }, [api, row?.state, row?.contact_id, meLoads]);
 
   // Wrap-up codes and transfer targets: read when wrap-up or a transfer needs them (a
   // configuration published meanwhile shows the next time).
@@ -245,7 +249,24 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
   const closeTransfer = useCallback(() => setTransferOpen(false), []);
   const closeHelp = useCallback(() => setHelpOpen(false), []);
 
-  const transfer = (mode: TransferMode, target: string) => api.transfer(mode, target);
+  const transfer = async (mode: TransferMode, target: string) => {
+    await api.transfer(mode, target);
+    setMeLoads((n) => n + 1);
+  };
+  // A warm transfer in progress. The live feed shows an agent only their own row, not the
+  // colleague answering the consultation: GET /agent/me is read each second until they have.
+  const consulting = onCall ? (agent?.transfer ?? null) : null;
+  const awaitingColleague = consulting !== null && !consulting.answered;
+  useEffect(() => {
+    if (!awaitingColleague) return;
+    const timer = window.setInterval(() => setMeLoads((n) => n + 1), CONSULT_POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [awaitingColleague]);
+  const transferAction = (action: "complete" | "cancel") =>
+    run(async () => {
+      await api.transferAction(action);
+      setMeLoads((n) => n + 1);
+    });
 
   const finishWrapUp = async (code: string) => {
     await api.wrapUp(code, notes.trim() || undefined);
@@ -348,6 +369,9 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
             onDigit={digit}
             onTransfer={() => setTransferOpen(true)}
           />
+          {consulting && (
+            <TransferProgress transfer={consulting} onAction={transferAction} />
+          )}
           <section className="panel">
             <label className="check">
               <input
