@@ -275,7 +275,8 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     return () => window.removeEventListener("keydown", onKey);
   }, [ringing, phone, onCall, state, reasonDraft, accept, hangup, choose]);
 
-  // A reload during a call would drop the browser leg: ask first.
+  // A reload during a call keeps it (the server holds the caller until this page's softphone is
+  // back), but closing the page would end it after the grace period: ask first.
   useEffect(() => {
     if (!(onCall || ringing)) return;
     const guard = (e: BeforeUnloadEvent) => e.preventDefault();
