@@ -268,3 +268,27 @@ async def test_a_softphone_that_connects_anew_mid_call_takes_the_caller_back(
         finally:
             await again.close()
         caller_audio.close()
+
+
+async def test_an_agent_whose_softphone_is_away_hangs_up_from_the_desktop(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with _agent_on_the_softphone(tmp_path, prompt_cache) as (h, browser_http, phone):
+        caller, caller_audio = await _answered_on_the_softphone(h, browser_http, "caller")
+        (contact,) = await h.contacts()
+        closed = await browser_http.delete("/api/v1/agent/softphone")  # the page is left
+        assert closed.status_code == 204, closed.text
+        await eventually(lambda: _logged(h, contact.id, "call.agent_lost"), 10, "held")
+
+        # Back on the desktop without a softphone yet, the agent ends the call: at once.
+        hung_up = await browser_http.post("/api/v1/agent/call/hangup")
+        assert hung_up.status_code == 204, hung_up.text
+        result = await h.finish(caller, "caller", limit=10)
+        assert result.returncode == 0, result.explain()
+        ended = await h.ended()
+        assert ended.outcome == "handled"
+        assert dict(await h.log(contact.id))["call.ended"] == {
+            "by": "agent",
+            "reason": "hung up from the agent desktop",
+        }
+        caller_audio.close()

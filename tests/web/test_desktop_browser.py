@@ -399,6 +399,7 @@ async def _a_reload_mid_call(h: Hotline, tmp_path: Path) -> None:
             await desk.get_by_label("This browser").click()
             await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
             await desk.get_by_role("button", name="Ready", exact=True).click()
+            await expect(desk.locator(".state-now")).to_contain_text("Ready")
             await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
 
             caller = await h.call(
