@@ -1750,8 +1750,9 @@ class LiveCall:
         )
 
     async def rejoin(self, agent_id: str) -> bool:
-        """The agent's softphone is open again: its new leg is bridged to the held caller.
-        False when this call does not wait for that agent (or the softphone is not usable)."""
+        """The agent's softphone is open again: its new leg is bridged to the held caller (a
+        caller the agent had put on hold is off hold: the agent is back to talk). False when
+        this call does not wait for that agent (or the softphone is not usable)."""
         away = self._away
         if (
             self.phase is not Phase.AGENT_LOST

@@ -224,6 +224,12 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     softphoneRef.current?.setMicrophone(!muted);
   }, [muted, phoneStatus]);
 
+  // A softphone that connects anew mid-call (after a dropped connection) is bridged to the caller
+  // again by the server, which takes the caller off hold: so does the page.
+  useEffect(() => {
+    if (phoneStatus === "connected") setHeld(false);
+  }, [phoneStatus]);
+
   const toggleHold = () =>
     void run(async () => {
       await api.callAction(held ? "resume" : "hold");
