@@ -359,6 +359,7 @@ async def start_platform(
                 callback_ring_seconds=settings.callback_ring_seconds,
                 callback_retry_seconds=settings.callback_retry_seconds,
                 callback_attempts=settings.callback_attempts,
+                agent_rejoin_seconds=settings.agent_rejoin_seconds,
             ),
             default_line=settings.default_line,
             ready_on_register=settings.agent_ready_on_register,

@@ -506,13 +506,17 @@ class AgentDesk:
     # ------------------------------------------------------------------ the softphone
 
     async def open_softphone(self, *, session: AsyncSession, user: SignedInUser, sdp: str) -> str:
-        """The page's browser leg: its SDP offer in, the answer out."""
+        """The page's browser leg: its SDP offer in, the answer out. A call that lost the
+        agent's earlier leg mid-call (a reload, a dropped connection) takes this one up."""
         await _let_go(session)
-        return await self.phones.browser.open_softphone(
+        answer = await self.phones.browser.open_softphone(
             user.username,
             sdp=sdp,
             on_lost=lambda: self._check_reachable(user.id, user.username),
         )
+        if self.calls is not None:
+            await self.calls.rejoin(user.id)
+        return answer
 
     async def close_softphone(self, *, session: AsyncSession, user: SignedInUser) -> None:
         await _let_go(session)

@@ -40,6 +40,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "closed": "Сейчас линия закрыта. Пожалуйста, позвоните в рабочее время.",
         "busy": "К сожалению, все операторы заняты. Пожалуйста, позвоните позже.",
         "failed": "Извините, соединение не удалось. Пожалуйста, позвоните позже.",
+        "agent_lost": "Извините, связь с оператором прервалась. Пожалуйста, позвоните ещё раз.",
     },
     "en": {
         "callback_offer": "To be called back without losing your place, press {key}.",
@@ -47,6 +48,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "closed": "The line is closed now. Please call during opening hours.",
         "busy": "Sorry, all our agents are busy. Please call again later.",
         "failed": "Sorry, we could not connect your call. Please call again later.",
+        "agent_lost": "Sorry, we lost the line to your agent. Please call again.",
     },
 }
 

@@ -12,8 +12,10 @@ outlives calls. Each answered offer is a `BrowserLeg` on that same endpoint, whi
 bridges and, at the call's end, only unbridges (`owns_endpoint` is False); its quality figures
 for the call (the endpoint's counters at the end less those at the answer) are saved on the
 contact as a SIP leg's are. When the endpoint
-ends (the browser's connection failed or closed), the agent's softphone is gone: a call on it
-sees its agent leg end, and the desk is told (`on_lost`) so a ready agent becomes not ready.
+ends (the browser's connection failed or closed, or the page closed or replaced it), the agent's
+softphone is gone: a call on it sees its agent leg end and holds the caller while the page
+reconnects (`rejoin` gives the call a leg on the new endpoint; hotline/calls/rejoin.py), and the
+desk is told (`on_lost`) so a ready agent becomes not ready.
 
 `ChosenPhoneDialer` is the dialer the call layer is given: it rings whichever phone each agent
 chose on the desktop (`sip` or `webrtc`, a default from the settings until they choose), and
@@ -201,6 +203,14 @@ class BrowserDialer:
             else:
                 ringing.answered.cancel()
 
+    async def rejoin(self, username: str, *, group: str) -> Leg:
+        """The agent's reopened softphone as the new agent leg of the call it lost (the call
+        layer bridges it to the caller again); `LegFailed` when no softphone is open."""
+        try:
+            return await self._answer_on_softphone(username, group=group)
+        except HotlineError as exc:
+            raise LegFailed(480, exc.message) from exc
+
     # ------------------------------------------------------------------ the desktop
 
     async def accept(self, username: str, *, wait: float = ACCEPT_WAIT_SECONDS) -> None:
@@ -369,3 +379,6 @@ class ChosenPhoneDialer:
             caller_id=caller_id,
             display=display,
         )
+
+    async def rejoin(self, username: str, *, group: str) -> Leg:
+        return await self._dialer(username).rejoin(username, group=group)

@@ -39,6 +39,7 @@ from hotline.calls.audio import CallAudio, QueuePosition
 from hotline.calls.browser import BrowserLeg
 from hotline.calls.directory import AgentDirectory, LineDirectory, LineInfo
 from hotline.calls.legs import AgentDialer, Leg, LegFailed, NumberDialer
+from hotline.calls.rejoin import AGENT_LEG_LOST, AgentAway, worth_waiting
 from hotline.contacts.models import CallOutcome, Contact
 from hotline.contacts.service import ContactChange
 from hotline.core.clock import Clock
@@ -70,6 +71,7 @@ class Phase(enum.Enum):
     IVR = "ivr"
     QUEUED = "queued"  # in the router: music and announcements; an offer may be ringing
     CONNECTED = "connected"  # bridged to an agent (or to an external number)
+    AGENT_LOST = "agent_lost"  # the agent's softphone went away: held until it is back
     CONSULTING = "consulting"  # on hold while the agent consults a colleague (warm transfer)
     CALLBACK_CONFIRM = "callback_confirm"  # hearing that the callback is registered
     CALLBACK_WAIT = "callback_wait"  # no caller leg: the contact waits in the router
@@ -96,6 +98,7 @@ class CallConfig:
     callback_retry_seconds: float = 300.0
     callback_attempts: int = 3
     ring_margin: float = 5.0  # the router's offer timer normally stops a ring; this is a backstop
+    agent_rejoin_seconds: float = 60.0  # a lost softphone's caller is held this long (rejoin.py)
 
 
 @dataclass
@@ -230,6 +233,13 @@ class PlayGuard:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentAwayOver:
+    """The grace period of a call waiting for its agent's softphone is over."""
+
+    away: AgentAway
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     run: Callable[[], Awaitable[Any]]
     result: asyncio.Future[Any]
@@ -254,6 +264,7 @@ Message = (
     | Dialled
     | AnnounceTick
     | PlayGuard
+    | AgentAwayOver
     | Command
     | Shutdown
 )
@@ -382,6 +393,9 @@ class LiveCall:
         # expected, and their quality is still recorded when the hang-up comes back.
         self._ending: dict[int, tuple[str, _Party | None]] = {}
         self._lost: dict[int, str] = {}  # why a leg we ended for the party was lost
+        self._deliberate: set[int] = set()  # agents' legs hung up on purpose (from the desktop)
+        self._away: AgentAway | None = None  # the agent whose softphone is coming back
+        self._away_timer: asyncio.TimerHandle | None = None
         self._borrowed: set[str] = set()  # endpoints of legs that do not own them (softphones)
         self._callback: dict[str, Any] = {}
         self._attempts = 0
@@ -415,11 +429,14 @@ class LiveCall:
             if leg is not None
         ]
         consult = self.consult
+        agent_id = self.agent.agent_id if self.agent else None
+        if agent_id is None and self._away is not None:
+            agent_id = self._away.agent_id
         return CallSnapshot(
             self.contact_id,
             self.phase.value,
             self.queue_id,
-            self.agent.agent_id if self.agent else None,
+            agent_id,
             self.since,
             legs,
             None
@@ -493,6 +510,8 @@ class LiveCall:
         elif isinstance(message, PlayGuard):
             if self._play is not None and self._play.play_id == message.play_id:
                 await self._played(Played(self._caller_ep() or "", message.play_id, "finished"))
+        elif isinstance(message, AgentAwayOver):
+            await self._away_over(message.away)
         elif isinstance(message, Command):
             try:
                 value = await message.run()
@@ -1585,8 +1604,22 @@ class LiveCall:
             agent = self.agent
             assert agent is not None
             self._forget(leg)
-            await self._agent_left(agent, why)
-            await self._release(leg, "agent", agent)
+            deliberate = id(leg) in self._deliberate
+            self._deliberate.discard(id(leg))
+            if (
+                self.phase is Phase.CONNECTED
+                and self.caller is not None
+                and worth_waiting(
+                    leg_kind=leg.kind,
+                    deliberate=deliberate,
+                    grace=self.ctx.config.agent_rejoin_seconds,
+                )
+            ):
+                await self._release(leg, "agent", agent)
+                await self._agent_away(agent, why)
+            else:
+                await self._agent_left(agent, why)
+                await self._release(leg, "agent", agent)
         elif role == "consult":
             consult = self.consult
             assert consult is not None
@@ -1629,6 +1662,11 @@ class LiveCall:
             await self._end_consultation("cancelled")
             await self._route(self.ctx.routing.hangup(self.contact_id))
             await self._hang_up_agents()
+        elif phase is Phase.AGENT_LOST:
+            away = self._end_away()
+            await self._write(self.contact_id, ce.CallEnded(by="caller", reason=why))
+            if away is not None:
+                await self._route(self.ctx.routing.hangup(away.contact_id))
         elif phase is Phase.CALLBACK_CONFIRM:
             await self._callback_waiting()
         elif phase is Phase.EXTERNAL:
@@ -1668,6 +1706,97 @@ class LiveCall:
                 await self._end_consultation("cancelled")
                 await self._blind(consult.kind, consult.target, consult.queue_id, agent)
 
+    # ------------------------------------------------------------------ a softphone lost mid-call
+
+    async def _agent_away(self, agent: _Party, reason: str) -> None:
+        """The connected agent's softphone went away (hotline/calls/rejoin.py): the caller hears
+        music on hold (or silence) until the agent's desktop reconnects it (`rejoin`) or the
+        grace period is over (`_away_over`). The router keeps the agent on the contact."""
+        caller = self.caller
+        assert caller is not None
+        grace = self.ctx.config.agent_rejoin_seconds
+        now = self._now()
+        away = AgentAway.begin(
+            contact_id=agent.contact_id,
+            agent_id=agent.agent_id,
+            reason=reason,
+            now=now,
+            grace=grace,
+        )
+        self._away = away
+        self.phase = Phase.AGENT_LOST
+        self.since = now
+        self._away_timer = asyncio.get_running_loop().call_later(
+            grace, self.post, AgentAwayOver(away)
+        )
+        log.info(
+            "call %s: the softphone of agent %s went away (%s); waiting %.0f s for it",
+            self.contact_id,
+            agent.agent_id,
+            reason,
+            grace,
+        )
+        with contextlib.suppress(MediaError):
+            await self.ctx.media.unbridge(caller.endpoint.endpoint_id)
+        music = await self.ctx.audio.music(caller.codec)
+        if music is None or not await self._play_to_caller([music], "away", loop=True):
+            self._play = None  # silence: nothing to play
+        await self._write(
+            agent.contact_id, ce.AgentLegLost(agent_id=agent.agent_id, reason=reason, grace=grace)
+        )
+
+    def _end_away(self) -> AgentAway | None:
+        """Stop waiting for the agent's softphone; the wait there was, if any."""
+        away, self._away = self._away, None
+        if self._away_timer is not None:
+            self._away_timer.cancel()
+            self._away_timer = None
+        return away
+
+    async def _away_over(self, away: AgentAway) -> None:
+        """The softphone did not come back in time: the call ends (`agent_leg_lost`), the agent
+        goes to wrap-up, the caller hears why and is hung up."""
+        if self._away is not away or self.phase is not Phase.AGENT_LOST:
+            return  # rejoined, or ended otherwise, meanwhile
+        self._end_away()
+        log.info("call %s: agent %s did not come back", self.contact_id, away.agent_id)
+        await self._write(away.contact_id, ce.CallEnded(by="hotline", reason=AGENT_LEG_LOST))
+        await self._route(self.ctx.routing.hangup(away.contact_id))
+        await self._last_words(
+            await self._say(None, self.ctx.audio.phrase("agent_lost", self._language()))
+        )
+
+    async def rejoin(self, agent_id: str) -> bool:
+        """The agent's softphone is open again: its new leg is bridged to the held caller (a
+        caller the agent had put on hold is off hold: the agent is back to talk). False when
+        this call does not wait for that agent (or the softphone is not usable)."""
+        away = self._away
+        if (
+            self.phase is not Phase.AGENT_LOST
+            or away is None
+            or self.caller is None
+            or not away.rejoins(agent_id, self._now())
+        ):
+            return False
+        username = await self.ctx.directory.username(agent_id)
+        if username is None:
+            return False
+        try:
+            leg = await self.ctx.agents.rejoin(username, group=self.group)
+        except LegFailed as failure:
+            log.info("call %s: agent %s cannot rejoin: %s", self.contact_id, agent_id, failure)
+            return False
+        self._end_away()
+        self._attach(leg)
+        self.agent = _Party(away.contact_id, away.agent_id, leg)
+        log.info("call %s: agent %s is back", self.contact_id, agent_id)
+        await self._write(
+            away.contact_id,
+            ce.AgentRejoined(agent_id=agent_id, away_seconds=round(away.away_for(self._now()), 3)),
+        )
+        await self._bridge_caller_to(leg)
+        return True
+
     async def _silent(self, endpoint_id: str, seconds: float) -> None:
         """No audio from a party for a while: treated as that party hanging up."""
         for leg in (self.caller, self.agent.leg if self.agent else None, self.external):
@@ -1690,6 +1819,7 @@ class LiveCall:
         if self.phase is Phase.DONE or (self._failed and not shutdown):
             return
         self._failed = True  # a lost worker reports each of the call's endpoints: end once
+        self._end_away()
         phase = self.phase
         self._cancel_ivr_timers()
         self._cancel_announcements()
@@ -1744,6 +1874,7 @@ class LiveCall:
     def _cleanup_timers(self) -> None:
         self._cancel_ivr_timers()
         self._cancel_announcements()
+        self._end_away()
         if self._guard_timer is not None:
             self._guard_timer.cancel()
 
@@ -1781,10 +1912,21 @@ class LiveCall:
     async def agent_hangup(self, agent_id: str) -> None:
         """The agent hangs up from the desktop: the same as putting their phone down (what follows
         depends on the phase, as in `_agent_left`)."""
+        away = self._away
+        if self.phase is Phase.AGENT_LOST and away is not None and away.agent_id == agent_id:
+            # Their softphone is not back yet, and they end the call from the desktop.
+            self._end_away()
+            await self._write(
+                away.contact_id, ce.CallEnded(by="agent", reason="hung up from the agent desktop")
+            )
+            await self._route(self.ctx.routing.hangup(away.contact_id))
+            await self._hang_up_caller()
+            return
         leg = self._leg_of(agent_id)
         if id(leg) in self._ending or not leg.active:
             return
         self._lost[id(leg)] = "hung up from the agent desktop"
+        self._deliberate.add(id(leg))
         await leg.hangup()
 
     async def hold(self, agent_id: str) -> None:

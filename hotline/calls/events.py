@@ -132,3 +132,25 @@ class CallResumed(Event):
 
     type: ClassVar[str] = "call.resumed"
     agent_id: str
+
+
+@register
+class AgentLegLost(Event):
+    """The agent's browser softphone went away mid-call (the page reloaded, its connection
+    failed): the caller is held while the agent's desktop reconnects, for up to `grace` seconds
+    (hotline/calls/rejoin.py)."""
+
+    type: ClassVar[str] = "call.agent_lost"
+    agent_id: str
+    reason: str
+    grace: float
+
+
+@register
+class AgentRejoined(Event):
+    """The agent's softphone came back within the grace period and is bridged to the caller
+    again, after `away_seconds` without it."""
+
+    type: ClassVar[str] = "call.agent_rejoined"
+    agent_id: str
+    away_seconds: float

@@ -97,6 +97,12 @@ class AgentDialer(Protocol):
         Cancelling the task stops the ringing (CANCEL) and frees what it took."""
         ...
 
+    async def rejoin(self, username: str, *, group: str) -> Leg:
+        """A new leg on the agent's phone for the call they are already on, once their phone
+        came back after its leg was lost (a reloaded page's softphone, hotline/calls/rejoin.py);
+        `LegFailed` when that phone cannot (a SIP phone is rung, never rejoined)."""
+        ...
+
 
 class NumberDialer(Protocol):
     """How Hotline calls a phone number out (callbacks, external transfers)."""
@@ -339,6 +345,9 @@ class SipPhoneDialer:
             invites=[invite(b.uri, b.destination) for b in bindings],
             sdp_address=self._sdp_address,
         )
+
+    async def rejoin(self, username: str, *, group: str) -> Leg:
+        raise LegFailed(480, "A SIP phone is rung again, not rejoined")
 
 
 class SipNumberDialer:

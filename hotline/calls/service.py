@@ -55,7 +55,7 @@ from hotline.config.service import business_hours, export_config
 from hotline.contacts.models import CallOutcome
 from hotline.contacts.service import ContactChange
 from hotline.core.clock import Clock
-from hotline.core.errors import NotFound, RoutingRejected
+from hotline.core.errors import HotlineError, NotFound, RoutingRejected
 from hotline.core.events import Event, EventBus, Unsubscribe
 from hotline.core.ids import new_id
 from hotline.db.engine import read_sessions
@@ -516,6 +516,20 @@ class CallService:
             return None
         call = self._by_contact.get(contact_id) if contact_id is not None else None
         return None if call is None or contact_id is None else (contact_id, call)
+
+    async def rejoin(self, agent_id: str) -> bool:
+        """The agent's softphone is open again: the call that holds its caller for it (its
+        earlier leg was lost mid-call, hotline/calls/rejoin.py) bridges the new leg. False when
+        no call waits for this agent."""
+        found = self.agent_call(agent_id)
+        if found is None:
+            return False
+        call = found[1]
+        try:
+            return await self._command(call, lambda: call.rejoin(agent_id))
+        except HotlineError as exc:
+            log.info("agent %s could not rejoin their call: %s", agent_id, exc.message)
+            return False
 
     async def command(self, call: LiveCall, run: Callable[[], Awaitable[T]]) -> T:
         """Run `run` (one of `call`'s commands) in the call's turn, after what it is doing now."""

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         "sip",
         description="The phone that rings for an agent until they choose one on the agent desktop",
     )
+    agent_rejoin_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="A browser softphone lost mid-call (page reload, connection lost): the caller "
+        "is held this long for the agent's desktop to reconnect it; 0 = the call ends at once",
+    )
     callback_key: str = Field(
         "1", pattern=r"^[0-9*#]$", description="The key a waiting caller presses to be called back"
     )

@@ -3,7 +3,9 @@ softphone with an offer made by aiortc playing the browser, chooses it and goes 
 callers pick the help topic; the offer is accepted from the desktop, audio flows both ways
 (counted at the caller's RTP peer and at the aiortc peer), the desktop's hang-up ends the call,
 and the agent's leg stays up for the next call. When the browser goes away the agent is set not
-ready."""
+ready; when it goes away mid-call the caller is held until the page's softphone connects again
+(then bridged to it), or until the grace period `agent_rejoin_seconds` ends the call
+(`agent_leg_lost`)."""
 
 from __future__ import annotations
 
@@ -38,12 +40,14 @@ async def _reserved(h: Hotline) -> bool:
 
 @asynccontextmanager
 async def _agent_on_the_softphone(
-    tmp_path: Path, prompt_cache: Path
+    tmp_path: Path, prompt_cache: Path, **settings: Any
 ) -> AsyncIterator[tuple[Hotline, httpx.AsyncClient, BrowserPeer]]:
     """A running platform, agent01 signed in and ready on a softphone played by aiortc. The
     platform's own desk serves the page: its softphones are the ones the call layer rings."""
     async with (
-        running_hotline(tmp_path, prompt_cache, http=True, http_cookie_secure=False) as h,
+        running_hotline(
+            tmp_path, prompt_cache, http=True, http_cookie_secure=False, **settings
+        ) as h,
         signed_in(h, "agent01") as browser_http,
     ):
         phone = BrowserPeer(codecs=("PCMU", "telephone-event"))
@@ -174,19 +178,117 @@ async def _not_ready_unreachable(h: Hotline) -> bool:
     return await h.agent_state("agent01") == (AgentState.NOT_READY, "phone_unreachable")
 
 
-async def test_a_browser_that_goes_away_mid_call_is_the_agent_hanging_up(
+async def _logged(h: Hotline, contact_id: str, kind: str) -> dict[str, Any] | None:
+    return dict(await h.log(contact_id)).get(kind)
+
+
+GRACE = 3.0
+
+
+async def test_a_call_whose_softphone_does_not_come_back_ends_after_the_grace_period(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with _agent_on_the_softphone(tmp_path, prompt_cache, agent_rejoin_seconds=GRACE) as (
+        h,
+        browser_http,
+        phone,
+    ):
+        caller, caller_audio = await _answered_on_the_softphone(h, browser_http, "caller")
+        (contact,) = await h.contacts()
+
+        await phone.close()  # the tab is closed mid-call, and not opened again
+        lost = await eventually(
+            lambda: _logged(h, contact.id, "call.agent_lost"), 30, "the agent's leg lost"
+        )
+        noticed = asyncio.get_running_loop().time()
+        assert lost["grace"] == GRACE
+        # The caller is held, not hung up: music on hold reaches them; the agent stays on the
+        # contact.
+        heard = len(caller_audio.received)
+        assert await caller_audio.wait_for(lambda: len(caller_audio.received) - heard > 25, 3)
+        assert (await h.agent_state("agent01"))[0] is AgentState.BUSY
+        await asyncio.sleep(max(0.0, noticed + GRACE - 1.0 - asyncio.get_running_loop().time()))
+        assert caller.returncode is None  # no BYE yet, a second before the grace period ends
+        assert "call.ended" not in dict(await h.log(contact.id))
+
+        # The grace period is over: Hotline ends the call, says why, and hangs up the caller.
+        result = await h.finish(caller, "caller")
+        assert result.returncode == 0, result.explain()  # it got Hotline's BYE
+        ended = await h.ended()
+        assert ended.outcome == "handled"  # answered and talked; the reason is in the log
+        assert dict(await h.log(contact.id))["call.ended"] == {
+            "by": "hotline",
+            "reason": "agent_leg_lost",
+        }
+        assert "call.agent_rejoined" not in dict(await h.log(contact.id))
+        me = (await browser_http.get("/api/v1/agent/me")).json()
+        assert me["reachable"] is False
+        caller_audio.close()
+
+
+async def test_a_softphone_that_connects_anew_mid_call_takes_the_caller_back(
     tmp_path: Path, prompt_cache: Path
 ) -> None:
     async with _agent_on_the_softphone(tmp_path, prompt_cache) as (h, browser_http, phone):
         caller, caller_audio = await _answered_on_the_softphone(h, browser_http, "caller")
+        (contact,) = await h.contacts()
 
-        await phone.close()  # the tab is closed mid-call
-        result = await h.finish(caller, "caller")
-        assert result.returncode == 0, result.explain()  # it got Hotline's BYE
-        contact = await h.ended()
-        assert contact.outcome == "handled"  # the agent left; no media failure
-        ended = dict(await h.log(contact.id))["call.ended"]
-        assert ended["by"] == "agent"
-        me = (await browser_http.get("/api/v1/agent/me")).json()
-        assert me["reachable"] is False
+        # The network drops and the page connects anew: a new offer replaces the dead leg, and
+        # the call takes the new one up.
+        again = BrowserPeer(codecs=("PCMU", "telephone-event"))
+        try:
+            opened = await browser_http.post(
+                "/api/v1/agent/softphone", json={"sdp": await again.offer()}
+            )
+            assert opened.status_code == 200, opened.text
+            await again.accept(opened.json()["sdp"])
+            assert await again.connected()
+            log = dict(await h.log(contact.id))
+            assert log["call.agent_lost"]["reason"] == "leg ended (softphone closed)"
+            assert log["call.agent_rejoined"]["agent_id"] == await h.user_id("agent01")
+            assert (await h.agent_state("agent01"))[0] is AgentState.BUSY
+
+            # Both ways again, through the new leg.
+            await caller_audio.send_audio(b"\x44" * 8000, PCMU)
+            assert await again.wait_for(lambda: _heard(again, b"\x44") > 20, 5)
+            await again.send_audio(b"\x45" * 8000)
+            assert await caller_audio.wait_for(lambda: _heard(caller_audio, b"\x45") > 20, 5)
+            assert caller.returncode is None
+
+            hung_up = await browser_http.post("/api/v1/agent/call/hangup")
+            assert hung_up.status_code == 204, hung_up.text
+            result = await h.finish(caller, "caller")
+            assert result.returncode == 0, result.explain()
+            ended = await h.ended()
+            assert ended.outcome == "handled"
+            assert dict(await h.log(contact.id))["call.ended"] == {
+                "by": "agent",
+                "reason": "hung up from the agent desktop",
+            }
+        finally:
+            await again.close()
+        caller_audio.close()
+
+
+async def test_an_agent_whose_softphone_is_away_hangs_up_from_the_desktop(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with _agent_on_the_softphone(tmp_path, prompt_cache) as (h, browser_http, phone):
+        caller, caller_audio = await _answered_on_the_softphone(h, browser_http, "caller")
+        (contact,) = await h.contacts()
+        closed = await browser_http.delete("/api/v1/agent/softphone")  # the page is left
+        assert closed.status_code == 204, closed.text
+        await eventually(lambda: _logged(h, contact.id, "call.agent_lost"), 10, "held")
+
+        # Back on the desktop without a softphone yet, the agent ends the call: at once.
+        hung_up = await browser_http.post("/api/v1/agent/call/hangup")
+        assert hung_up.status_code == 204, hung_up.text
+        result = await h.finish(caller, "caller", limit=10)
+        assert result.returncode == 0, result.explain()
+        ended = await h.ended()
+        assert ended.outcome == "handled"
+        assert dict(await h.log(contact.id))["call.ended"] == {
+            "by": "agent",
+            "reason": "hung up from the agent desktop",
+        }
         caller_audio.close()

@@ -9,11 +9,16 @@ for the browser leg agree. The wallboard shows the agent on the contact; the age
 topic's script, submits its form, hangs up and wraps up with a code, and is ready again; the
 contact's record has the answers, the form and the code.
 
-Screenshots of the desktop (ringing, in the call with script and form, wrap-up) and of the
-wallboard during the call are kept in the repository's `artifacts/` folder. Publishing a new IVR
-menu option and the next call reaching it is tests/admin/test_admin_browser.py (in the browser)
-and tests/admin/test_live_platform.py (over the API). Needs the built app (`make web`). Chromium
-runs with the loopback-only WebRTC flags of shared/TESTING.md."""
+A reload of the desktop mid-call loses nothing: the caller is held (never hung up) while the page
+loads again, the desktop shows the call again, its softphone connects anew and the call takes it
+up, and audio flows both ways again.
+
+Screenshots of the desktop (ringing, in the call with script and form, wrap-up, after a reload
+mid-call) and of the wallboard during the call are kept in the repository's `artifacts/` folder.
+Publishing a new IVR menu option and the next call reaching it is
+tests/admin/test_admin_browser.py (in the browser) and tests/admin/test_live_platform.py (over the
+API). Needs the built app (`make web`). Chromium runs with the loopback-only WebRTC flags of
+shared/TESTING.md."""
 
 from __future__ import annotations
 
@@ -360,3 +365,124 @@ async def test_the_browser_desktop_call_on_postgresql(tmp_path: Path, prompt_cac
         ) as h,
     ):
         await _a_call_from_the_browser_desktop(h, tmp_path)
+
+
+async def _packets_in_browser(page: Page, at_least: int) -> None:
+    await page.wait_for_function(
+        f"({AUDIO_FIGURES})().then(f => f?.inbound?.packetsReceived >= {at_least})",
+        timeout=15000,
+    )
+
+
+async def _hears_the_browser(caller_audio: RtpPeer) -> None:
+    """The caller receives the browser's fake microphone (its tone, not silence)."""
+    heard_before = len(caller_audio.received)
+    assert await caller_audio.wait_for(lambda: len(caller_audio.received) - heard_before > 100, 15)
+    heard = b"".join(r.packet.payload for r in caller_audio.received[heard_before:][-100:])
+    samples = g711.decode(heard, Codec.PCMU)
+    assert np.abs(samples.astype(int)).max() > 200
+    assert abs(dominant_frequency(samples) - MICROPHONE_HZ) < 20
+
+
+async def _a_reload_mid_call(h: Hotline, tmp_path: Path) -> None:
+    await _users_for_the_browser(h, "agent01")
+    assert h.platform.http is not None
+    base = f"http://127.0.0.1:{h.platform.http.port}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    microphone = write_wav(tmp_path / "microphone.wav", tone(MICROPHONE_HZ, 3.0))
+    caller_audio = await RtpPeer.open()
+    try:
+        async with _chromium(microphone) as browser:
+            context = await browser.new_context(locale="en-GB")
+            await context.add_init_script(KEEP_PEER_CONNECTIONS)  # again after the reload
+            desk = await _signed_in(context, base, "agent01", "/agent")
+            await desk.get_by_label("This browser").click()
+            await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
+            await desk.get_by_role("button", name="Ready", exact=True).click()
+            await expect(desk.locator(".state-now")).to_contain_text("Ready")
+            await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
+
+            caller = await h.call(
+                scenarios.caller(
+                    h.folder("caller"), end="await_bye", media_port=caller_audio.address[1]
+                ),
+                time_limit=120,
+            )
+            assert await caller_audio.wait_for(lambda: len(caller_audio.received) > 5, 10)
+            caller_audio.target = caller_audio.received[0].source
+            await caller_audio.replay(read_pcap_rtp(KEY_1))
+            offer = desk.get_by_role("alertdialog", name="Incoming call")
+            await offer.get_by_role("button", name="Accept the call").click()
+            await eventually(lambda: _state(h, AgentState.BUSY), 10, "agent01 on the call")
+            (contact,) = await h.contacts()
+            live = h.platform.calls.call_for(contact.id)
+            assert live is not None
+            assert live.agent is not None
+            first_leg = live.agent.leg.endpoint.endpoint_id
+            talking = asyncio.create_task(
+                caller_audio.send_audio(g711.encode(tone(CALLER_HZ, 30.0), Codec.PCMU), PCMU)
+            )
+            try:
+                await _hears_the_browser(caller_audio)
+                await _packets_in_browser(desk, 50)
+
+                # The agent reloads the page mid-call (and confirms leaving it).
+                desk.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+                await desk.reload()
+
+                # The desktop shows the call again, its softphone connects anew, and the call
+                # takes the new leg up: the caller was held, never hung up.
+                await expect(desk.locator(".state-now")).to_contain_text("On a call")
+                await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
+                await expect(desk.get_by_text(scenarios.CALLER_NUMBER).first).to_be_visible()
+                log = dict(await h.log(contact.id))
+                assert log["call.agent_lost"]["agent_id"] == await h.user_id("agent01")
+                assert "call.agent_rejoined" in log
+                assert "call.ended" not in log
+                assert caller.returncode is None  # no BYE reached the caller
+                assert (await h.agent_state("agent01"))[0] is AgentState.BUSY
+                assert live.agent is not None
+                second_leg = live.agent.leg.endpoint.endpoint_id
+                assert second_leg != first_leg
+
+                # Audio both ways through the new leg: the caller hears the microphone, the
+                # reloaded page receives the caller, and the new leg's figures count it.
+                await _hears_the_browser(caller_audio)
+                await _packets_in_browser(desk, 100)
+                heard_in_browser = await desk.evaluate(HEARD_FREQUENCY)
+                assert abs(heard_in_browser["hz"] - CALLER_HZ) < 20, heard_in_browser
+                before = await h.platform.media.quality(second_leg)
+                await asyncio.sleep(1.0)
+                after = await h.platform.media.quality(second_leg)
+                assert after.packets_received - before.packets_received >= 25
+                assert after.packets_sent - before.packets_sent >= 25
+                await desk.screenshot(
+                    path=str(ARTIFACTS / "desktop-after-reload.png"), full_page=True
+                )
+            finally:
+                talking.cancel()
+
+            await desk.get_by_role("button", name="Hang up").click()
+            result = await h.finish(caller, "caller")
+            assert result.returncode == 0, result.explain()
+            ended = await h.ended()
+            assert ended.outcome == "handled"
+            assert dict(await h.log(contact.id))["call.ended"]["by"] == "agent"
+    finally:
+        caller_audio.close()
+
+
+async def test_a_reload_mid_call_keeps_the_call_and_the_new_softphone_takes_it_back(
+    tmp_path: Path, prompt_cache: Path
+) -> None:
+    async with running_hotline(
+        tmp_path,
+        prompt_cache,
+        http=True,
+        http_cookie_secure=False,
+        extra_config=EXTRA,
+        flow=TOPIC_FLOW,
+        offer_timeout=30,
+        wrap_up=120,
+    ) as h:
+        await _a_reload_mid_call(h, tmp_path)

@@ -230,6 +230,12 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     softphoneRef.current?.setMicrophone(!muted);
   }, [muted, phoneStatus]);
 
+  // A softphone that connects anew mid-call (after a dropped connection) is bridged to the caller
+  // again by the server, which takes the caller off hold: so does the page.
+  useEffect(() => {
+    if (phoneStatus === "connected") setHeld(false);
+  }, [phoneStatus]);
+
   const toggleHold = () =>
     void run(async () => {
       await api.callAction(held ? "resume" : "hold");
@@ -298,7 +304,8 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
     return () => window.removeEventListener("keydown", onKey);
   }, [ringing, phone, onCall, state, reasonDraft, accept, hangup, choose]);
 
-  // A reload during a call would drop the browser leg: ask first.
+  // A reload during a call keeps it (the server holds the caller until this page's softphone is
+  // back), but closing the page would end it after the grace period: ask first.
   useEffect(() => {
     if (!(onCall || ringing)) return;
     const guard = (e: BeforeUnloadEvent) => e.preventDefault();
