@@ -6,7 +6,8 @@ swagger-ui-py package's files: no CDN), plus `GET /api/v1/health` (public) and
 Routes are thin readers and drivers of the live parts handed over by the composition root in a
 `LiveState` (`hotline.api.deps`); each domain's routes live in its own `api.py` and are included
 here. Errors answer with the catalogue's shape `{code, message, details}` and its HTTP status,
-never an HTML page or a bare "Internal Server Error"."""
+never an HTML page or a bare "Internal Server Error". No route reads a body larger than
+`http_max_body_bytes` (`BodyLimit`: 413 `upload_too_large`)."""
 
 from __future__ import annotations
 
@@ -24,16 +25,17 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from hotline.api.deps import LiveState, check_csrf, require_roles
 from hotline.core import heap
-from hotline.core.errors import HotlineError, NotFound
+from hotline.core.errors import HotlineError, NotFound, UploadTooLarge
 from hotline.db.engine import read_sessions
 from hotline.routing.figures import queue_figures
 from hotline.users.models import Role
 
-__all__ = ["LiveState", "create_api"]
+__all__ = ["BodyLimit", "LiveState", "create_api"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,78 @@ def _error(
         content={"code": code, "message": message, "details": details or {}},
         headers=headers,
     )
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes is refused with 413 `upload_too_large`,
+    whether its Content-Length says so (answered before a byte of it is read) or it streams past
+    the limit (chunked): reading stops there, and whatever the route makes of the error (FastAPI
+    turns a failed body read into a 400), the answer is the catalogue's 413. Routes may keep
+    lower limits of their own (prompt uploads: `prompt_upload_max_bytes`)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _error(self) -> UploadTooLarge:
+        return UploadTooLarge(
+            f"the request body is larger than {self.limit / (1024 * 1024):g} MiB",
+            limit=self.limit,
+        )
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = self._error()
+        await _error(exc.http_status, exc.code, exc.message, exc.details)(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        exceeded = False  # the body streamed past the limit: the answer is ours
+        started = False  # a response has begun (the app's, or our refusal)
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise self._error()
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    exceeded = True
+                    raise self._error()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                if not started:  # the app's own answer to the error is replaced by ours
+                    started = True
+                    await self._refuse(scope, receive, send)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await self._refuse(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def _day_start(now: float, timezone: str) -> float:
@@ -110,6 +184,7 @@ def create_api(state: LiveState) -> FastAPI:
         dependencies=[Depends(check_csrf)],
     )
     api.state.live = state
+    api.add_middleware(BodyLimit, limit=state.settings.http_max_body_bytes)
 
     @api.exception_handler(HotlineError)
     async def _hotline_error(connection: HTTPConnection, exc: HotlineError) -> JSONResponse | None:

@@ -138,6 +138,11 @@ async def _current_user(user: SignedIn) -> SignedInUser:
 
 CurrentUser = Annotated[SignedInUser, Depends(_current_user)]
 
+SESSION_CHECKS: frozenset[Callable[..., Any]] = frozenset({_signed_in, _current_user})
+"""The dependencies that insist on a signed-in user: a route that depends on none of them is
+public (tests/api/test_route_access.py walks every route for them, and for `require_roles`'
+`hotline_roles`)."""
+
 
 def require_roles(*roles: Role | str) -> Callable[..., Awaitable[SignedInUser]]:
     """A dependency: the signed-in user, who must hold at least one of `roles`. Use as
@@ -154,6 +159,7 @@ def require_roles(*roles: Role | str) -> Callable[..., Awaitable[SignedInUser]]:
             )
         return user
 
+    user_with_role.hotline_roles = wanted  # type: ignore[attr-defined]  # for route audits
     return user_with_role
 
 

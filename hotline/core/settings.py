@@ -171,9 +171,10 @@ class Settings(BaseSettings):
         "ru", description="Language of the built-in prompts a flow does not provide"
     )
     prompt_upload_max_bytes: int = Field(
-        10 * 1024 * 1024,
+        8 * 1024 * 1024,
         ge=1024,
-        description="Largest prompt recording an administrator may upload (413 beyond)",
+        description="Largest prompt recording an administrator may upload (413 beyond; no "
+        "larger than `http_max_body_bytes`, which refuses any bigger body first)",
     )
     shutdown_seconds: float = Field(
         10.0, gt=0, description="How long `hotline serve` gives calls and workers to end"
@@ -248,6 +249,12 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed: the client address (login rate "
         "limits, audit rows) is then the one the proxy saw. Empty: believe no proxy",
+    )
+    http_max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest request body the HTTP API reads, declared or streamed (413 "
+        "`upload_too_large` beyond, before a route sees it)",
     )
     web_session_idle_minutes: int = Field(
         720, ge=1, le=60 * 24 * 30, description="A browser session unused this long is over"

@@ -1,7 +1,7 @@
-"""Requests over HTTP (`/api/v1/requests`, `/api/v1/request-categories`, and the request form and
-caller's history of a contact). Thin: who may see which request is `hotline.requests.scope`, who
-may move it `hotline.requests.service`; each change commits, then publishes its events and wakes
-the outbox (`FieldRuntime.finish`).
+"""Requests over HTTP (`/api/v1/requests`, `/api/v1/request-categories`, the request form of a
+contact or a blank one (`/api/v1/request-draft`), and a contact's caller's history). Thin: who
+may see which request is `hotline.requests.scope`, who may move it `hotline.requests.service`;
+each change commits, then publishes its events and wakes the outbox (`FieldRuntime.finish`).
 
 Creating a request answers 201 with the request (assigned at once when its district has a free
 field worker); the same form submitted again (same idempotency key, same content) answers 200
@@ -78,6 +78,14 @@ async def request_draft(contact_id: str, user: Staff, db: DbSession, ip: ClientI
     """A new request's form prefilled from a call (the caller's number, the call's topic) with a
     fresh idempotency key: for the agent the contact was offered to or handled by. Audited."""
     return await scope.draft_from_contact(session=db, contact_id=contact_id, actor=user, ip=ip)
+
+
+@router.get("/request-draft", responses={401: {}, 403: {}})
+async def blank_request_draft(user: Staff) -> RequestDraft:
+    """A new request's form with no call behind it (a department specialist takes a request
+    from a citizen outside the platform): a fresh idempotency key, nothing prefilled; submit it
+    to `POST /requests` without `contact_id`, with the citizen's number in `caller.number`."""
+    return scope.blank_draft()
 
 
 @router.get("/contacts/{contact_id}/requests", responses=_READ)

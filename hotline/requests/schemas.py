@@ -172,11 +172,12 @@ class CallerLookupIn(Shape):
 
 
 class RequestDraft(Shape):
-    """A new request's form as the agent desktop opens it from a call: the caller's number and
-    the contact filled in, and the idempotency key that makes submitting it twice harmless."""
+    """A new request's form as the agent desktop opens it: from a call, with the caller's number
+    and the contact filled in; or with no call (a department specialist's), blank, the citizen's
+    number to be typed. Its idempotency key makes submitting the form twice harmless."""
 
     idempotency_key: str
-    contact_id: str
+    contact_id: str | None
     caller: CallerView
     topic: str | None
     language: str | None

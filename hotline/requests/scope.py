@@ -3,7 +3,8 @@
 - supervisors and administrators: every request;
 - department specialists: their department's (`requests.department`);
 - agents: the requests they created, and those made from contacts offered to or handled by them;
-  a form is prefilled only from such a contact, and a request made only from one;
+  a form is prefilled only from such a contact, and a request made only from one (a blank form,
+  with no contact, is for anyone who may create requests);
 - field workers: their own tasks only, through `hotline.dispatch.service` (number masked).
 
 Every read that returns callers' details is audited."""
@@ -212,6 +213,19 @@ async def draft_from_contact(
         caller=CallerView(number=contact.caller_number, name=None, age=None, disability=False),
         topic=topic if isinstance(topic, str) else None,
         language=language if isinstance(language, str) else None,
+    )
+
+
+def blank_draft() -> RequestDraft:
+    """A request form with no call behind it (a department specialist's, or staff's on a
+    citizen's behalf): nothing prefilled but a fresh idempotency key, so no personal data is read
+    and nothing is audited."""
+    return RequestDraft(
+        idempotency_key=uuid.uuid4().hex,
+        contact_id=None,
+        caller=CallerView(number=None, name=None, age=None, disability=False),
+        topic=None,
+        language=None,
     )
 
 

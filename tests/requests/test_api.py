@@ -149,6 +149,37 @@ async def test_a_department_specialist_sees_only_their_departments_requests(
     assert read.status_code == 403
 
 
+async def test_a_department_specialist_makes_a_request_with_no_call_from_a_blank_draft(
+    field_api: FieldApi,
+) -> None:
+    async with field_api.signed_in("health01") as health:
+        answer = await health.get("/api/v1/request-draft")
+        assert answer.status_code == 200, answer.text
+        draft = answer.json()
+        again = (await health.get("/api/v1/request-draft")).json()
+        form = field_api.form(
+            idempotency_key=draft["idempotency_key"],
+            caller={"number": "+7 495 000-77-88", "name": "Olga Sidorova", "age": 81},
+        )
+        created = await health.post("/api/v1/requests", json=form)
+        twice = await health.post("/api/v1/requests", json=form)
+    assert (draft["contact_id"], draft["caller"]["number"], draft["topic"]) == (None, None, None)
+    assert draft["idempotency_key"] != again["idempotency_key"]
+    assert created.status_code == 201, created.text
+    request = created.json()["request"]
+    assert (request["contact_id"], request["source"], request["department"]) == (
+        None,
+        "specialist",
+        "health",
+    )
+    assert request["caller"]["number"] == "+7 495 000-77-88"
+    assert (request["state"], request["district_id"]) == ("assigned", "centre")
+    assert (twice.status_code, twice.json()["request"]["id"]) == (200, request["id"])
+    async with field_api.signed_in("boss") as boss:
+        listed = (await boss.get("/api/v1/requests")).json()["requests"]
+    assert [r["id"] for r in listed] == [request["id"]]
+
+
 async def test_field_workers_cannot_use_the_staff_request_routes(field_api: FieldApi) -> None:
     async with field_api.signed_in("agent01") as agent:
         request = await field_api.create(agent)
@@ -156,7 +187,9 @@ async def test_field_workers_cannot_use_the_staff_request_routes(field_api: Fiel
         listed = await worker.get("/api/v1/requests")
         read = await worker.get(f"/api/v1/requests/{request['id']}")
         create = await worker.post("/api/v1/requests", json=field_api.form())
+        blank = await worker.get("/api/v1/request-draft")
     assert [listed.status_code, read.status_code, create.status_code] == [403, 403, 403]
+    assert blank.status_code == 403
     assert CALLER not in read.text
 
 

@@ -7,6 +7,7 @@ import type { Language, Me } from "./api/types";
 import { LiveStatus } from "./components/LiveStatus";
 import { LanguageSelect } from "./components/LanguageSelect";
 import { I18nProvider, pickLanguage, useI18n } from "./i18n";
+import { answersContacts, homePath } from "./lib/home";
 import { navigate, usePath } from "./lib/router";
 import { loadText, saveText } from "./lib/storage";
 import { LiveProvider, useLive } from "./live/LiveContext";
@@ -21,23 +22,6 @@ import { WallboardPage } from "./pages/WallboardPage";
 const LANGUAGE_KEY = "hotline.language";
 
 type Session = { kind: "loading" } | { kind: "signedOut" } | { kind: "signedIn"; me: Me };
-
-/** Who answers calls on the agent desktop: agents, and department specialists on their line
- *  (a call transferred to it, or a colleague's consultation). */
-function answersCalls(roles: readonly string[]): boolean {
-  return roles.includes("agent") || roles.includes("department_specialist");
-}
-
-/** The start page of a user: the desktop for agents, the wallboard for supervisors, the task
- *  list for field workers. */
-export function homePath(me: Me): string {
-  if (me.user.must_change_password) return "/password";
-  if (answersCalls(me.user.roles)) return "/agent";
-  if (me.user.roles.includes("supervisor")) return "/wallboard";
-  if (me.user.roles.includes("admin")) return "/admin";
-  if (me.user.roles.includes("field_worker")) return "/field";
-  return "/";
-}
 
 function Header({ me, language, onLanguage, onSignOut }: {
   me: Me;
@@ -65,7 +49,7 @@ function Header({ me, language, onLanguage, onSignOut }: {
     <header className="top">
       <span className="brand">{t("app.title")}</span>
       <nav aria-label={t("app.nav")}>
-        {answersCalls(roles) && link("/agent", t("app.nav.desktop"))}
+        {answersContacts(roles) && link("/agent", t("app.nav.desktop"))}
         {roles.includes("supervisor") && link("/wallboard", t("app.nav.wallboard"))}
         {roles.includes("admin") && link("/admin", t("admin.nav"))}
         {roles.includes("field_worker") && link("/field", t("app.nav.field"))}
@@ -87,7 +71,10 @@ function Header({ me, language, onLanguage, onSignOut }: {
 function Screen({ api, me, path }: { api: ApiClient; me: Me; path: string }) {
   const { t } = useI18n();
   const roles = me.user.roles;
-  if (path === "/agent" && answersCalls(roles)) return <AgentDesktop api={api} username={me.user.username} />;
+  if (path === "/agent" && answersContacts(roles))
+    return (
+      <AgentDesktop api={api} username={me.user.username} specialist={roles.includes("department_specialist")} />
+    );
   if (path === "/wallboard" && roles.includes("supervisor")) return <WallboardPage api={api} />;
   if (path === "/reports" && (roles.includes("supervisor") || roles.includes("admin")))
     return <ReportsPage api={api} />;

@@ -128,6 +128,7 @@ describe("requestBody", () => {
   const draft = { idempotency_key: "key-123456", contact_id: "c1", caller: { number: "+74950001122" } };
   const values: PanelValues = {
     category: "medicine",
+    callerNumber: "+70000000000",
     callerName: " Anna ",
     callerAge: "70",
     disability: false,
@@ -147,6 +148,14 @@ describe("requestBody", () => {
       form: { medicines: "Aspirin", payment: "caller_cash" },
       urgent: true,
     });
+  });
+
+  it("with no call behind the draft, sends the typed number and no contact", () => {
+    const blank = { idempotency_key: "key-654321", contact_id: null, caller: { number: null } };
+    const body = requestBody({ ...values, callerNumber: " +7 495 000-77-88 " }, formInputs(MEDICINE), blank);
+    expect(body.contact_id).toBeUndefined();
+    expect(body.caller.number).toBe("+7 495 000-77-88");
+    expect(requestBody({ ...values, callerNumber: " " }, formInputs(MEDICINE), blank).caller.number).toBeNull();
   });
 
   it("is the same for the same form, so a second submission is recognised as the first", () => {

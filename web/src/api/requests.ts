@@ -70,7 +70,8 @@ export interface CallerView {
 
 export interface RequestDraft {
   idempotency_key: string;
-  contact_id: string;
+  /** null: a request with no call behind it (a department specialist's) */
+  contact_id: string | null;
   caller: CallerView;
   topic: string | null;
   language: string | null;
@@ -159,6 +160,11 @@ export function requestCategories(api: ApiClient): Promise<Category[]> {
 
 export function requestDraft(api: ApiClient, contactId: string): Promise<RequestDraft> {
   return api.request("GET", `/contacts/${encodeURIComponent(contactId)}/request-draft`);
+}
+
+/** A blank form with no call behind it: the citizen's number is typed in. */
+export function blankRequestDraft(api: ApiClient): Promise<RequestDraft> {
+  return api.request("GET", "/request-draft");
 }
 
 export function callerRequests(api: ApiClient, contactId: string): Promise<RequestSummary[]> {

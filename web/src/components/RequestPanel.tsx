@@ -2,11 +2,14 @@
 // current by the live connection's request.changed), and a "Create request" form prefilled from
 // the call (GET /contacts/{id}/request-draft). The draft's idempotency key goes with every
 // submission of the form, so a double click or a retry makes one request; a 422's problems are
-// shown beside their inputs.
+// shown beside their inputs. With no contact (a department specialist's desktop between calls),
+// the same form opens blank (GET /request-draft) and the citizen's number is typed in; there is
+// no caller's history to show then.
 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiError, type ApiClient } from "../api/client";
 import {
+  blankRequestDraft,
   callerRequests,
   createRequest,
   requestCategories,
@@ -24,6 +27,7 @@ import { ErrorMessage } from "./ErrorMessage";
 
 const EMPTY: PanelValues = {
   category: "",
+  callerNumber: "",
   callerName: "",
   callerAge: "",
   disability: false,
@@ -109,7 +113,9 @@ function FormField({
   );
 }
 
-export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: string }) {
+/** The requests of the contact `contactId`'s caller, and a new one from the call; with
+ *  `contactId` null, a new request with no call behind it. */
+export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: string | null }) {
   const { t, language, locale } = useI18n();
   const store = useLiveStore();
   const [history, setHistory] = useState<RequestSummary[] | null>(null);
@@ -119,9 +125,11 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<RequestCreated | null>(null);
+  const [numberMissing, setNumberMissing] = useState(false);
+  const noCall = contactId === null;
 
   const loadHistory = useCallback(() => {
-    callerRequests(api, contactId).then(setHistory, setError);
+    if (contactId !== null) callerRequests(api, contactId).then(setHistory, setError);
   }, [api, contactId]);
 
   useEffect(() => {
@@ -129,6 +137,7 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
     setCreated(null);
     setError(null);
     setValues(EMPTY);
+    setNumberMissing(false);
     loadHistory();
   }, [loadHistory]);
 
@@ -150,7 +159,8 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
     setError(null);
     setCreated(null);
     try {
-      const fresh = await requestDraft(api, contactId);
+      const fresh = contactId === null ? await blankRequestDraft(api) : await requestDraft(api, contactId);
+      setNumberMissing(false);
       setDraft(fresh);
       setValues({ ...EMPTY, category: categories.some((c) => c.id === fresh.topic) ? (fresh.topic ?? "") : "" });
     } catch (err) {
@@ -160,6 +170,10 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
 
   const submit = async () => {
     if (!draft) return;
+    // Without a call the typed number is the only way back to the citizen.
+    const missing = draft.contact_id === null && values.callerNumber.trim() === "";
+    setNumberMissing(missing);
+    if (missing) return;
     setBusy(true);
     setError(null);
     try {
@@ -175,8 +189,9 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
     }
   };
 
-  const problems = error instanceof ApiError ? problemsByField(error.problems) : {};
-  const shown = new Set(["category", "caller.name", "caller.age", "address.postcode", "address.street", "address.house", "address.flat", "address.note", "note", ...inputs.map((i) => `form.${i.name}`)]);
+  const problems: Record<string, string[]> = error instanceof ApiError ? problemsByField(error.problems) : {};
+  if (numberMissing) problems["caller.number"] = [t("request.numberRequired"), ...(problems["caller.number"] ?? [])];
+  const shown = new Set(["category", "caller.number", "caller.name", "caller.age", "address.postcode", "address.street", "address.house", "address.flat", "address.note", "note", ...inputs.map((i) => `form.${i.name}`)]);
   const unplaced = Object.entries(problems)
     .filter(([key]) => !shown.has(key))
     .flatMap(([key, messages]) => messages.map((m) => (key ? `${key}: ${m}` : m)));
@@ -200,8 +215,9 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
 
   return (
     <section className="panel request-panel" aria-labelledby="requests-title">
-      <h2 id="requests-title">{t("request.title")}</h2>
-      {history === null ? null : history.length === 0 ? (
+      <h2 id="requests-title">{t(noCall ? "request.noCallTitle" : "request.title")}</h2>
+      {noCall && !draft && <p className="muted small">{t("request.noCallHint")}</p>}
+      {history === null || noCall ? null : history.length === 0 ? (
         <p className="muted">{t("request.noHistory")}</p>
       ) : (
         <table className="caller-requests">
@@ -244,7 +260,7 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
       {!draft && <ErrorMessage error={error} onDismiss={() => setError(null)} />}
       {!draft ? (
         <button type="button" className="primary" onClick={() => void open()}>
-          {t("request.create")}
+          {t(noCall ? "request.createNoCall" : "request.create")}
         </button>
       ) : (
         <form
@@ -286,9 +302,19 @@ export function RequestPanel({ api, contactId }: { api: ApiClient; contactId: st
             </select>
             <Problem id="rq-category-problem" messages={problems.category} />
           </div>
-          <p className="muted small">
-            {t("request.callerNumber")} <span className="num">{draft.caller.number ?? "—"}</span>
-          </p>
+          {draft.contact_id === null ? (
+            text("rq-caller-number", t("request.citizenNumber"), "caller.number", values.callerNumber, (v) => set({ callerNumber: v }), {
+              type: "tel",
+              inputMode: "tel",
+              autoComplete: "off",
+              required: true,
+              maxLength: 64,
+            })
+          ) : (
+            <p className="muted small">
+              {t("request.callerNumber")} <span className="num">{draft.caller.number ?? "—"}</span>
+            </p>
+          )}
           {text("rq-caller-name", t("request.callerName"), "caller.name", values.callerName, (v) => set({ callerName: v }))}
           {text("rq-caller-age", t("request.callerAge"), "caller.age", values.callerAge, (v) => set({ callerAge: v }), {
             inputMode: "numeric",

@@ -81,4 +81,9 @@ export const requestsEn = {
   "request.assignedTo": "Assigned to {worker}.",
   "request.needsDistrict": "The address is in no district: a supervisor will assign it.",
   "request.duplicates": "Open requests that look the same: {count}.",
+  "request.noCallTitle": "Request without a call",
+  "request.noCallHint": "For a citizen who reached your department another way: their number is typed in.",
+  "request.createNoCall": "New request",
+  "request.citizenNumber": "Citizen's phone number",
+  "request.numberRequired": "Enter the citizen's phone number: it is how they hear how the request goes.",
 } as const;

@@ -82,4 +82,9 @@ export const requestsRu: Record<keyof typeof requestsEn, string> = {
   "request.assignedTo": "Назначена исполнителю {worker}.",
   "request.needsDistrict": "Адрес не входит ни в один район: назначит старший смены.",
   "request.duplicates": "Похожих открытых заявок: {count}.",
+  "request.noCallTitle": "Заявка без звонка",
+  "request.noCallHint": "Для гражданина, обратившегося в ведомство иначе: номер вводится вручную.",
+  "request.createNoCall": "Новая заявка",
+  "request.citizenNumber": "Телефон гражданина",
+  "request.numberRequired": "Укажите телефон гражданина: по нему он узнает, как идёт заявка.",
 };

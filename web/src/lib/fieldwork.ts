@@ -154,6 +154,8 @@ export function formData(inputs: readonly FormInput[], raw: RawValues): Record<s
 
 export interface PanelValues {
   category: string;
+  /** typed only on a form with no call behind it (the call's number otherwise) */
+  callerNumber: string;
   callerName: string;
   callerAge: string;
   disability: boolean;
@@ -164,11 +166,12 @@ export interface PanelValues {
 }
 
 /** The body of POST /requests from the panel; the key is the draft's, so a second click (or a
- *  retry after a network error) gives back the same request. */
+ *  retry after a network error) gives back the same request. A draft from a call gives the
+ *  contact and the caller's number; a blank one (no call) neither: the number is the typed one. */
 export function requestBody(
   values: PanelValues,
   inputs: readonly FormInput[],
-  draft: { idempotency_key: string; contact_id: string; caller: { number: string | null } },
+  draft: { idempotency_key: string; contact_id: string | null; caller: { number: string | null } },
 ): RequestCreate {
   const address: AddressIn = {};
   for (const [key, value] of Object.entries(values.address) as [keyof AddressIn, string][]) {
@@ -178,9 +181,9 @@ export function requestBody(
   const body: RequestCreate = {
     category: values.category,
     idempotency_key: draft.idempotency_key,
-    contact_id: draft.contact_id,
+    ...(draft.contact_id !== null ? { contact_id: draft.contact_id } : {}),
     caller: {
-      number: draft.caller.number,
+      number: draft.contact_id !== null ? draft.caller.number : values.callerNumber.trim() || null,
       ...(values.callerName.trim() ? { name: values.callerName.trim() } : {}),
       ...(age ? { age: Number.isFinite(Number(age)) ? Number(age) : (age as unknown as number) } : {}),
       disability: values.disability,

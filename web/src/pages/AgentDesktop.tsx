@@ -37,7 +37,8 @@ function inTextField(target: EventTarget | null): boolean {
   return tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && (target as HTMLInputElement).type !== "radio" && (target as HTMLInputElement).type !== "checkbox") || target.isContentEditable;
 }
 
-export function AgentDesktop({ api, username }: { api: ApiClient; username: string }) {
+/** `specialist`: a department specialist, who also takes requests with no call behind them. */
+export function AgentDesktop({ api, username, specialist = false }: { api: ApiClient; username: string; specialist?: boolean }) {
   const { t } = useI18n();
   const live = useLive();
   const store = useLiveStore();
@@ -404,6 +405,7 @@ export function AgentDesktop({ api, username }: { api: ApiClient; username: stri
           <ScreenPop pop={pop} />
           {pop && <ContactWork api={api} contactId={pop.id} />}
           {pop && <RequestPanel api={api} contactId={pop.id} />}
+          {!pop && specialist && <RequestPanel api={api} contactId={null} />}
           {pop && (
             <section className="panel" aria-labelledby="notes-title">
               <h2 id="notes-title">{t("notes.label")}</h2>
