@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.audit import service as audit
 from hotline.contacts.models import Contact, ContactEvent
-from hotline.contacts.service import INVOLVED_EVENTS, involves
+from hotline.contacts.service import INVOLVED_EVENTS, caller_contact, involves
 from hotline.core.errors import Forbidden, NotFound
 from hotline.dispatch.service import unplaced_requests
 from hotline.requests.models import Request, RequestCategory
@@ -195,9 +195,12 @@ async def draft_from_contact(
     *, session: AsyncSession, contact_id: str, actor: Actor, ip: str | None
 ) -> RequestDraft:
     """A request form prefilled from a call: the caller's number, the call's topic and language,
-    and a fresh idempotency key. Reading the number is audited."""
+    and a fresh idempotency key. A warm transfer's consultation is prefilled from the caller's
+    contact it consults about (the request is made on that contact). Reading the number is
+    audited."""
     contact = await their_contact(session, contact_id, actor)
-    attributes = contact.attributes or {}
+    caller = await caller_contact(session=session, contact=contact)
+    attributes = caller.attributes or {}
     await audit.record(
         session=session,
         actor=actor,
@@ -205,12 +208,13 @@ async def draft_from_contact(
         object_type="contact",
         object_id=contact.id,
         ip=ip,
+        details={} if caller.id == contact.id else {"caller_contact": caller.id},
     )
     topic, language = attributes.get("topic"), attributes.get("language")
     return RequestDraft(
         idempotency_key=uuid.uuid4().hex,
         contact_id=contact.id,
-        caller=CallerView(number=contact.caller_number, name=None, age=None, disability=False),
+        caller=CallerView(number=caller.caller_number, name=None, age=None, disability=False),
         topic=topic if isinstance(topic, str) else None,
         language=language if isinstance(language, str) else None,
     )
@@ -233,11 +237,13 @@ async def contact_caller_requests(
     *, session: AsyncSession, contact_id: str, actor: Actor, ip: str | None
 ) -> list[RequestSummary]:
     """The requests of the caller of a contact (theirs): what the desktop shows when they call
-    again. The number never travels: it is read from the contact."""
+    again. The number never travels: it is read from the contact (a consultation's: from the
+    caller's contact it consults about)."""
     contact = await their_contact(session, contact_id, actor)
-    if not contact.caller_number:
+    number = (await caller_contact(session=session, contact=contact)).caller_number
+    if not number:
         return []
-    return await caller_requests(session=session, number=contact.caller_number, actor=actor, ip=ip)
+    return await caller_requests(session=session, number=number, actor=actor, ip=ip)
 
 
 async def categories(*, session: AsyncSession) -> list[CategoryView]:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.audit import service as audit
 from hotline.contacts.models import Contact
+from hotline.contacts.service import caller_contact
 from hotline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotline.core.events import Event, EventBus, event_class
 from hotline.db.base import utcnow
@@ -136,7 +137,9 @@ async def create_request(
     (`needs_district`), never refused. A form submitted again with the same idempotency key gets
     the first request back (`created=False`); the key reused for different content is a
     `Conflict`. `department`: whose it is (a specialist's department); when None, the department
-    of the line the contact came in on, if it is a department line."""
+    of the line the contact came in on, if it is a department line. A request made on a warm
+    transfer's consultation is attached to the caller's contact it consults about
+    (`hotline.contacts.service.caller_contact`)."""
     now = now or utcnow()
     if actor is not None and not STAFF.intersection(actor.roles):
         raise Forbidden("creating requests needs the role agent, department_specialist or higher")
@@ -156,8 +159,16 @@ async def create_request(
     priority = priority_of(
         age=data.caller.age, disability=data.caller.disability, urgent=data.urgent, rules=rules
     )
-    if department is None and data.contact_id is not None:
-        department = await _line_department(session, data.contact_id)
+    contact_id = data.contact_id
+    if contact_id is not None:
+        if department is None:
+            department = await _line_department(session, contact_id)
+        # Made on a warm transfer's consultation: the request is the caller's, on their contact.
+        consulted = await session.get(Contact, contact_id)
+        assert consulted is not None  # `_validate` refused an unknown contact
+        contact_id = (await caller_contact(session=session, contact=consulted)).id
+        if department is None and contact_id != data.contact_id:
+            department = await _line_department(session, contact_id)
     request = Request(
         category_id=category.id,
         department=department,
@@ -165,7 +176,7 @@ async def create_request(
         priority=int(priority),
         urgent=data.urgent,
         source=data.source,
-        contact_id=data.contact_id,
+        contact_id=contact_id,
         created_by_id=actor.id if actor is not None else None,
         caller_number=data.caller.number,
         caller_name=data.caller.name,

@@ -10,7 +10,9 @@ from hotline.core.events import Event, register
 @register
 class FormSubmitted(Event):
     """An agent submitted the contact's form (checked against its schema). The data stays in
-    `contact_forms`; the log says who submitted which form version, and when."""
+    `contact_forms`; the log says who submitted which form version, and when. Logged on the
+    contact the data is stored on: submitted through a warm transfer's consultation, that is the
+    caller's contact, and `consultation` names the consultation it came through."""
 
     type: ClassVar[str] = "form.submitted"
 
@@ -18,3 +20,4 @@ class FormSubmitted(Event):
     form_version: int
     version: int
     agent_id: str
+    consultation: str | None = None

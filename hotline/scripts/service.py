@@ -445,8 +445,9 @@ async def save_form(
     """Save the contact's form data if it was edited from the draft version stored now
     (`base_version`, 0 before the first save); otherwise `StaleVersion`, naming the version
     stored. A draft is saved unchecked (the agent saves as they type); with `submit` the data is
-    first checked against the form's schema (`InvalidInput`, a problem per field), and the
-    contact's log records the submission."""
+    first checked against the form's schema (`InvalidInput`, a problem per field), and the log
+    of the contact the data is stored on records the submission (a consultation's: its caller's
+    contact, naming the consultation; the consultation keeps the audit record)."""
     at = at or utcnow()
     if len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_FORM_BYTES:
         message = f"the form's data is too large (at most {MAX_FORM_BYTES // 1024} KiB)"
@@ -512,14 +513,16 @@ async def save_form(
     saved = await _stored_form(session, owner_id, form.form_id)
     assert saved is not None  # written just now, in this transaction
     if submit:
+        # Logged where the data is: the caller's contact, which reports count forms by.
         await append_event(
             session=session,
-            contact_id=contact.id,
+            contact_id=owner_id,
             event=FormSubmitted(
                 form_id=form.form_id,
                 form_version=form.version,
                 version=saved.version,
                 agent_id=user.id,
+                consultation=contact.id if owner_id != contact.id else None,
                 at=at,
             ),
         )

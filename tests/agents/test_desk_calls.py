@@ -373,6 +373,20 @@ async def test_a_warm_transfer_takes_the_topic_ivr_path_answers_and_draft_to_the
             more,
             "health01",
         )
+        # The submission is logged where the data is, the caller's contact, naming the
+        # consultation it came through; the consultation's log has none.
+        health_id = await h.user_id("health01")
+        submissions = [data for kind, data in await h.log(row.id) if kind == "form.submitted"]
+        assert submissions == [
+            {
+                "form_id": "help_en",
+                "form_version": 1,
+                "version": 3,
+                "agent_id": health_id,
+                "consultation": consult.id,
+            }
+        ]
+        assert "form.submitted" not in [kind for kind, _ in await h.log(consult.id)]
 
 
 async def test_a_blind_transfer_leaves_the_answers_and_draft_to_the_agent_who_takes_the_call(

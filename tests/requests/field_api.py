@@ -65,12 +65,14 @@ class FieldApi:
         *,
         number: str | None = CALLER,
         attributes: dict[str, Any] | None = None,
+        direction: str = "inbound",
     ) -> str:
-        """A call handled by `agent` from `number`."""
+        """A call handled by `agent` from `number` (`direction="consult"`: a warm transfer's
+        consultation, with `consult_for` in its attributes)."""
         agent_id = await self.user_id(agent) if agent is not None else None
         async with self.sessions() as session, session.begin():
             contact = await create_contact(
-                session=session, caller_number=number, attributes=attributes
+                session=session, caller_number=number, attributes=attributes, direction=direction
             )
             contact.arrived_at = self.now()
             contact.agent_id = agent_id

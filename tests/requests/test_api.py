@@ -9,6 +9,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from hotline.notifications.models import OutboxMessage
 from hotline.requests.models import Request
 from tests.requests.field_api import CALLER, FieldApi
 
@@ -41,6 +42,56 @@ async def test_an_agent_makes_a_request_from_their_calls_prefilled_form_and_it_i
     assert [e.type for e in field_api.published] == ["request.created", "request.state_changed"]
     assert [a.object_id for a in await field_api.audit("contact.request_draft")] == [contact_id]
     assert [a.object_id for a in await field_api.audit("request.create")] == [request["id"]]
+
+
+async def test_a_request_made_on_a_warm_transfers_consultation_is_the_callers(
+    field_api: FieldApi,
+) -> None:
+    # agent01 took the call and consults agent02 (a warm transfer): the consultation is a contact
+    # of its own, with the caller's number but neither their topic nor their language.
+    call = await field_api.contact("agent01", attributes={"topic": "medical", "language": "en"})
+    consult = await field_api.contact(
+        "agent02", attributes={"consult_for": call, "from_agent": "agent01"}, direction="consult"
+    )
+    async with field_api.signed_in("agent02") as colleague:
+        draft = (await colleague.get(f"/api/v1/contacts/{consult}/request-draft")).json()
+        assert (draft["contact_id"], draft["topic"], draft["language"]) == (
+            consult,
+            "medical",
+            "en",
+        )
+        assert draft["caller"]["number"] == CALLER
+        caller = {**draft["caller"], "name": "Ivan Petrov", "age": 70}
+        made = await colleague.post(
+            "/api/v1/requests",
+            json=field_api.form(
+                idempotency_key=draft["idempotency_key"], contact_id=consult, caller=caller
+            ),
+        )
+        assert made.status_code == 201, made.text
+        again = await colleague.post(
+            "/api/v1/requests", json=field_api.form(contact_id=consult, caller=caller)
+        )
+        assert again.status_code == 201, again.text
+        on_consult = (await colleague.get(f"/api/v1/contacts/{consult}/requests")).json()
+    request, second = made.json()["request"], again.json()["request"]
+    assert (request["contact_id"], second["contact_id"]) == (call, call)
+    assert [d["id"] for d in again.json()["duplicates"]] == [request["id"]]
+    assert [r["id"] for r in on_consult] == [second["id"], request["id"]]
+    async with field_api.signed_in("agent01") as agent:
+        # The caller's agent sees it as a request of their call, and on the caller's next call.
+        assert (await agent.get(f"/api/v1/requests/{request['id']}")).status_code == 200
+        next_call = await field_api.contact("agent01")
+        history = (await agent.get(f"/api/v1/contacts/{next_call}/requests")).json()
+    assert [r["id"] for r in history] == [second["id"], request["id"]]
+    async with field_api.signed_in(str(request["worker"])) as worker:
+        accepted = await worker.post(f"/api/v1/tasks/{request['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
+    async with field_api.sessions() as session:
+        (message,) = (await session.scalars(select(OutboxMessage))).all()
+    # The status message goes to the citizen, in the language they spoke on their call.
+    assert (message.to_number, message.language, message.topic) == (CALLER, "en", "accepted")
+    assert message.text.startswith("Your request #")
 
 
 async def test_the_same_form_submitted_twice_makes_one_request(field_api: FieldApi) -> None:
