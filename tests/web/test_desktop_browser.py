@@ -23,14 +23,12 @@ shared/TESTING.md."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from playwright.async_api import BrowserContext, Page, async_playwright, expect
-from sqlalchemy import select, update
+from playwright.async_api import expect
+from sqlalchemy import select
 
 from hotline.contacts.models import Contact
 from hotline.routing.types import AgentState
@@ -38,18 +36,29 @@ from hotline.scripts.models import ContactForm, ContactScript
 from hotline.telephony.media import g711
 from hotline.telephony.media.g711 import Codec
 from hotline.telephony.media.peer import RtpPeer, read_pcap_rtp
-from hotline.users.models import User
-from tests.api.harness import PASSWORD, password_hash
-from tests.browser import launch, sign_in
 from tests.calls import scenarios
 from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline, web_hotline
 from tests.telephony.media.support import dominant_frequency, tone, write_wav
+from tests.web.softphone import (
+    AUDIO_FIGURES,
+    CALLER_HZ,
+    HEARD_FREQUENCY,
+    KEEP_PEER_CONNECTIONS,
+    KEY_1,
+    MICROPHONE_HZ,
+    PCMU,
+    accepted,
+    caller_picks_help,
+    chromium,
+    hears_the_browser,
+    in_state,
+    packets_in_browser,
+    ready_on_the_browser_softphone,
+    signed_in,
+    users_for_the_browser,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-KEY_1 = "/usr/share/sip-tester/dtmf_2833_1.pcap"
-PCMU = 0
-MICROPHONE_HZ = 600  # the browser's fake microphone plays this tone (a WAV file)
-CALLER_HZ = 1000  # and the caller this one
 
 SUPERVISOR = "super01"
 EXTRA = """\
@@ -88,90 +97,9 @@ forms:
       additionalProperties: false
 """
 
-# Every RTCPeerConnection the page makes, for reading its statistics (the app keeps its own).
-KEEP_PEER_CONNECTIONS = """
-window.__pcs = [];
-const Original = window.RTCPeerConnection;
-window.RTCPeerConnection = class extends Original {
-  constructor(...args) { super(...args); window.__pcs.push(this); }
-};
-"""
-
-AUDIO_FIGURES = """
-async () => {
-  const pc = window.__pcs.filter((p) => p.connectionState === "connected").pop();
-  if (!pc) return null;
-  const figures = { inbound: null, outbound: null };
-  (await pc.getStats()).forEach((r) => {
-    if (r.type === "inbound-rtp" && r.kind === "audio")
-      figures.inbound = { packetsReceived: r.packetsReceived, packetsLost: r.packetsLost,
-                          jitter: r.jitter, totalSamplesReceived: r.totalSamplesReceived };
-    if (r.type === "outbound-rtp" && r.kind === "audio")
-      figures.outbound = { packetsSent: r.packetsSent };
-  });
-  return figures;
-}
-"""
-
-# The strongest frequency of what the page plays from the softphone (its <audio> element's
-# stream), by a WebAudio analyser (headless Chromium's `audioLevel` stays 0).
-HEARD_FREQUENCY = """
-async () => {
-  const context = new AudioContext();
-  await context.resume();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 4096;
-  context.createMediaStreamSource(document.querySelector("audio").srcObject).connect(analyser);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let peak = 1;
-  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[peak]) peak = i;
-  await context.close();
-  return { hz: (peak * context.sampleRate) / analyser.fftSize, db: bins[peak] };
-}
-"""
-
-
-async def _users_for_the_browser(h: Hotline, *usernames: str) -> None:
-    """Give `usernames` the test password and English pages."""
-    async with h.sessions() as session, session.begin():
-        await session.execute(
-            update(User)
-            .where(User.username.in_(usernames))
-            .values(password_hash=password_hash(PASSWORD), language="en")
-        )
-
-
-async def _signed_in(context: BrowserContext, base: str, username: str, home: str) -> Page:
-    page = await context.new_page()
-    await sign_in(page, base, username, PASSWORD, home=home)
-    return page
-
-
-@asynccontextmanager
-async def _chromium(microphone: Path) -> AsyncIterator[Any]:
-    async with async_playwright() as playwright:
-        browser = await launch(
-            playwright,
-            fake_media=True,
-            extra_args=(
-                f"--use-file-for-fake-audio-capture={microphone}",
-                "--autoplay-policy=no-user-gesture-required",
-            ),
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-async def _state(h: Hotline, state: AgentState) -> bool:
-    return (await h.agent_state("agent01"))[0] is state
-
 
 async def _a_call_from_the_browser_desktop(h: Hotline, tmp_path: Path) -> None:
-    await _users_for_the_browser(h, "agent01", SUPERVISOR)
+    await users_for_the_browser(h, "agent01", SUPERVISOR)
     assert h.platform.http is not None
     base = f"http://127.0.0.1:{h.platform.http.port}"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -186,21 +114,15 @@ async def _a_call_from_the_browser_desktop(h: Hotline, tmp_path: Path) -> None:
 
 async def _the_call(h: Hotline, base: str, microphone: Path, caller_audio: RtpPeer) -> Contact:
     """The call, as the two browsers and the caller see it; the contact it was."""
-    async with _chromium(microphone) as browser:
+    async with chromium(microphone) as browser:
         agent_context = await browser.new_context(locale="en-GB")
         await agent_context.add_init_script(KEEP_PEER_CONNECTIONS)
-        desk = await _signed_in(agent_context, base, "agent01", "/agent")
+        desk = await signed_in(agent_context, base, "agent01", "/agent")
         board_context = await browser.new_context(locale="en-GB")
-        board = await _signed_in(board_context, base, SUPERVISOR, "/wallboard")
+        board = await signed_in(board_context, base, SUPERVISOR, "/wallboard")
 
         # The agent takes calls in this browser, and goes ready.
-        browser_phone = desk.get_by_label("This browser")
-        await browser_phone.click()  # checked once the server has the choice
-        await expect(browser_phone).to_be_checked()
-        await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
-        await desk.get_by_role("button", name="Ready", exact=True).click()
-        await expect(desk.locator(".state-now")).to_contain_text("Ready")
-        await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
+        await ready_on_the_browser_softphone(h, desk)
         agent_row = board.get_by_role("row").filter(has_text="Anna Ivanova")
         await expect(agent_row).to_contain_text("Ready")
 
@@ -221,7 +143,7 @@ async def _the_call(h: Hotline, base: str, microphone: Path, caller_audio: RtpPe
         await desk.screenshot(path=str(ARTIFACTS / "desktop-ringing.png"), full_page=True)
         await offer.get_by_role("button", name="Accept the call").click()
         await expect(desk.locator(".state-now")).to_contain_text("On a call")
-        await eventually(lambda: _state(h, AgentState.BUSY), 10, "agent01 on the call")
+        await eventually(lambda: in_state(h, AgentState.BUSY), 10, "agent01 on the call")
         (contact,) = await h.contacts()
         live = h.platform.calls.call_for(contact.id)
         assert live is not None
@@ -367,54 +289,21 @@ async def test_the_browser_desktop_call_on_postgresql(tmp_path: Path, prompt_cac
         await _a_call_from_the_browser_desktop(h, tmp_path)
 
 
-async def _packets_in_browser(page: Page, at_least: int) -> None:
-    await page.wait_for_function(
-        f"({AUDIO_FIGURES})().then(f => f?.inbound?.packetsReceived >= {at_least})",
-        timeout=15000,
-    )
-
-
-async def _hears_the_browser(caller_audio: RtpPeer) -> None:
-    """The caller receives the browser's fake microphone (its tone, not silence)."""
-    heard_before = len(caller_audio.received)
-    assert await caller_audio.wait_for(lambda: len(caller_audio.received) - heard_before > 100, 15)
-    heard = b"".join(r.packet.payload for r in caller_audio.received[heard_before:][-100:])
-    samples = g711.decode(heard, Codec.PCMU)
-    assert np.abs(samples.astype(int)).max() > 200
-    assert abs(dominant_frequency(samples) - MICROPHONE_HZ) < 20
-
-
 async def _a_reload_mid_call(h: Hotline, tmp_path: Path) -> None:
-    await _users_for_the_browser(h, "agent01")
+    await users_for_the_browser(h, "agent01")
     assert h.platform.http is not None
     base = f"http://127.0.0.1:{h.platform.http.port}"
     ARTIFACTS.mkdir(exist_ok=True)
     microphone = write_wav(tmp_path / "microphone.wav", tone(MICROPHONE_HZ, 3.0))
     caller_audio = await RtpPeer.open()
     try:
-        async with _chromium(microphone) as browser:
+        async with chromium(microphone) as browser:
             context = await browser.new_context(locale="en-GB")
             await context.add_init_script(KEEP_PEER_CONNECTIONS)  # again after the reload
-            desk = await _signed_in(context, base, "agent01", "/agent")
-            await desk.get_by_label("This browser").click()
-            await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
-            await desk.get_by_role("button", name="Ready", exact=True).click()
-            await expect(desk.locator(".state-now")).to_contain_text("Ready")
-            await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
-
-            caller = await h.call(
-                scenarios.caller(
-                    h.folder("caller"), end="await_bye", media_port=caller_audio.address[1]
-                ),
-                time_limit=120,
-            )
-            assert await caller_audio.wait_for(lambda: len(caller_audio.received) > 5, 10)
-            caller_audio.target = caller_audio.received[0].source
-            await caller_audio.replay(read_pcap_rtp(KEY_1))
-            offer = desk.get_by_role("alertdialog", name="Incoming call")
-            await offer.get_by_role("button", name="Accept the call").click()
-            await eventually(lambda: _state(h, AgentState.BUSY), 10, "agent01 on the call")
-            (contact,) = await h.contacts()
+            desk = await signed_in(context, base, "agent01", "/agent")
+            await ready_on_the_browser_softphone(h, desk)
+            caller = await caller_picks_help(h, caller_audio, time_limit=120)
+            contact = await accepted(h, desk)
             live = h.platform.calls.call_for(contact.id)
             assert live is not None
             assert live.agent is not None
@@ -423,8 +312,8 @@ async def _a_reload_mid_call(h: Hotline, tmp_path: Path) -> None:
                 caller_audio.send_audio(g711.encode(tone(CALLER_HZ, 30.0), Codec.PCMU), PCMU)
             )
             try:
-                await _hears_the_browser(caller_audio)
-                await _packets_in_browser(desk, 50)
+                await hears_the_browser(caller_audio)
+                await packets_in_browser(desk, 50)
 
                 # The agent reloads the page mid-call (and confirms leaving it).
                 desk.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
@@ -447,8 +336,8 @@ async def _a_reload_mid_call(h: Hotline, tmp_path: Path) -> None:
 
                 # Audio both ways through the new leg: the caller hears the microphone, the
                 # reloaded page receives the caller, and the new leg's figures count it.
-                await _hears_the_browser(caller_audio)
-                await _packets_in_browser(desk, 100)
+                await hears_the_browser(caller_audio)
+                await packets_in_browser(desk, 100)
                 heard_in_browser = await desk.evaluate(HEARD_FREQUENCY)
                 assert abs(heard_in_browser["hz"] - CALLER_HZ) < 20, heard_in_browser
                 before = await h.platform.media.quality(second_leg)
