@@ -29,8 +29,9 @@ one process (httpx and websockets on uvloop), while C SIPp calls run.
   sends it to the agents' queue), stays --call-seconds after Hotline answers, hangs up.
 - Figures, over the window once C calls are up: event to screen p50/p95/p99 for desktops and
   wallboards apart, three ways, all on this machine's one clock (time.time()): from the server's
-  stamp of each event (`at`: when the live feed made it) to its arrival here; from the router's
-  state change (`since` of an `agent.state` row, the first time a screen sees it) to its arrival;
+  stamp of each event (`at`: when the live feed made it) to its arrival here (heartbeats are no
+  events: counted apart, left out); from the router's state change (`since` of an `agent.state`
+  row, the first time a screen sees it) to its arrival;
   and from the desktop's own POST /agent/state (sent) to the arrival of the row it caused, at that
   desktop and at every wallboard. API p50/p95/p99 per route family, every answer's status
   (errors: 5xx, failed requests, unexpected 4xx; 409 conflicts, races a real desk meets too,
@@ -511,8 +512,11 @@ class Session:
     def receive(self, message: str | bytes, arrived: float) -> None:
         rec = self.bench.rec
         event = json.loads(message)
-        self.last_id = event.get("id", self.last_id)
         kind = event.get("type")
+        if kind == "heartbeat":  # no event (no id, nothing changed): not in the latencies
+            rec.count(f"{self.kind}_heartbeats")
+            return
+        self.last_id = event.get("id", self.last_id)
         rec.count(f"{self.kind}_messages")
         if kind == "snapshot":
             self.on_snapshot(event["data"])

@@ -186,6 +186,13 @@ class Settings(BaseSettings):
     live_client_buffer: int = Field(
         1_000, ge=10, le=100_000, description="Events a page may lag behind before it is cut off"
     )
+    live_heartbeat_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="A page's socket that sent nothing for this long gets a heartbeat (pages "
+        "reconnect after 2.5 times as long without any message)",
+    )
 
     # ---- requests and field dispatch (docs/requests.md) ----
     dispatch_timer_seconds: float = Field(

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from hotline.api.deps import ClientIp, CurrentUser, DbSession, Live, require_roles
 from hotline.auth.service import SignedInUser
 from hotline.core.errors import InvalidInput
-from hotline.live.events import CLOSE_GOING_AWAY, CLOSE_RESUME
+from hotline.live.events import CLOSE_GOING_AWAY, CLOSE_RESUME, heartbeat_text
 from hotline.live.schemas import AgentStateIn, SkillLevelIn, WallboardOut
 from hotline.live.service import (
     LiveFeed,
@@ -58,13 +58,14 @@ async def events(
     last_event_id: Annotated[int | None, Query(ge=0)] = None,
 ) -> None:
     """One page's live events: a snapshot first (or, with `last_event_id`, the events missed
-    since, while the server still holds them), then every event as it happens, filtered by role.
-    Closes with 4001 when the page falls behind (reconnect with the last id seen), 4401 without a
+    since, while the server still holds them), then every event as it happens, filtered by role,
+    and a heartbeat whenever nothing else was sent for the feed's `heartbeat_seconds`. Closes
+    with 4001 when the page falls behind (reconnect with the last id seen), 4401 without a
     valid session, 1001 when the server stops."""
     viewer = Viewer(user.id, user.username, sees_all=user.has_role(*SEES_ALL))
     await websocket.accept()
     subscription = await feed.connect(viewer, last_event_id=last_event_id)
-    sender = asyncio.create_task(_send(websocket, subscription))
+    sender = asyncio.create_task(_send(websocket, subscription, feed))
     listener = asyncio.create_task(_until_gone(websocket))
     try:
         await asyncio.wait((sender, listener), return_when=asyncio.FIRST_COMPLETED)
@@ -78,10 +79,18 @@ async def events(
             await websocket.close(code=sender.result())
 
 
-async def _send(websocket: WebSocket, subscription: Subscription) -> int:
-    """Send until the stream ends; the close code tells the page what to do next."""
+async def _send(websocket: WebSocket, subscription: Subscription, feed: LiveFeed) -> int:
+    """Send until the stream ends; the close code tells the page what to do next. A heartbeat
+    goes out when nothing else did for `heartbeat_seconds`: the page reconnects when even those
+    stop arriving (a connection dropped on the way without either end being told)."""
+    interval = feed.heartbeat_seconds
     while True:
-        event = await subscription.next()
+        try:
+            async with asyncio.timeout(interval):
+                event = await subscription.next()
+        except TimeoutError:
+            await websocket.send_text(heartbeat_text(feed.now(), interval))
+            continue
         if event is None:
             return CLOSE_RESUME if subscription.cut_off else CLOSE_GOING_AWAY
         await websocket.send_text(event.text)

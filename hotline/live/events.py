@@ -19,6 +19,10 @@ CONTACT_ENDED = "contact.ended"
 OFFER_WITHDRAWN = "offer.withdrawn"
 REQUEST_CHANGED = "request.changed"  # a request's step, to its field worker and its creator
 SNAPSHOT = "snapshot"  # the first message of a stream that does not resume
+# Not an event: sent on a page's socket when nothing else was sent for `live_heartbeat_seconds`,
+# so that a page notices a connection that died silently. It has no id (it takes no place in the
+# numbering, is never replayed) and only `{"type", "at", "data": {"interval"}}` on the wire.
+HEARTBEAT = "heartbeat"
 
 # WebSocket close codes the browser app acts on (4000-4999 are the application's own).
 CLOSE_RESUME = 4001  # the page fell behind: reconnect with ?last_event_id=<last id seen>
@@ -55,10 +59,21 @@ class LiveEvent:
         agent: str | None = None,
         queue: str | None = None,
         audience: frozenset[str] | None = None,
+        heartbeat: float | None = None,
     ) -> LiveEvent:
-        """An event with its wire text made now: one `json.dumps` for every page it goes to."""
-        text = json.dumps({"id": id, "type": type, "at": at, "data": data}, separators=(",", ":"))
+        """An event with its wire text made now: one `json.dumps` for every page it goes to.
+        `heartbeat` (the snapshot's) tells the page the heartbeat interval, in seconds."""
+        message: dict[str, Any] = {"id": id, "type": type, "at": at, "data": data}
+        if heartbeat is not None:
+            message["heartbeat"] = heartbeat
+        text = json.dumps(message, separators=(",", ":"))
         return cls(id, type, at, data, agent, queue, text, audience)
 
     def message(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "at": self.at, "data": self.data}
+
+
+def heartbeat_text(at: float, interval: float) -> str:
+    """The wire text of a heartbeat sent at server time `at` (see `HEARTBEAT`)."""
+    message = {"type": HEARTBEAT, "at": at, "data": {"interval": interval}}
+    return json.dumps(message, separators=(",", ":"))

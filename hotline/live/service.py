@@ -189,6 +189,7 @@ class LiveFeed:
         client_buffer: int = 1_000,
         coalesce_seconds: float = 0.2,
         refresh_seconds: float = 60.0,
+        heartbeat_seconds: float = 15.0,
     ) -> None:
         self._routing = routing
         self._bus = bus
@@ -200,6 +201,7 @@ class LiveFeed:
         self._client_buffer = client_buffer
         self._coalesce = coalesce_seconds
         self._refresh_every = refresh_seconds
+        self.heartbeat_seconds = heartbeat_seconds
         self._ring: deque[LiveEvent] = deque(maxlen=ring_size)
         self._last_id = 0
         self._inbox: asyncio.Queue[Event] = asyncio.Queue()
@@ -303,7 +305,13 @@ class LiveFeed:
             last_id, snapshot = self.snapshot()
             if not viewer.sees_all:
                 snapshot = snapshot.view(viewer.username, self.queues_of(viewer.user_id))
-            message = LiveEvent.make(last_id, SNAPSHOT, self._clock.now(), snapshot.as_dict())
+            message = LiveEvent.make(
+                last_id,
+                SNAPSHOT,
+                self._clock.now(),
+                snapshot.as_dict(),
+                heartbeat=self.heartbeat_seconds,
+            )
             backlog = [message]
         subscription = Subscription(self, viewer, backlog, self._client_buffer)
         self._subscriptions.append(subscription)
@@ -670,6 +678,7 @@ async def start_live(
         timezone=settings.timezone,
         ring_size=settings.live_event_ring,
         client_buffer=settings.live_client_buffer,
+        heartbeat_seconds=settings.live_heartbeat_seconds,
     )
     await feed.start()
     return feed

@@ -4,7 +4,10 @@ filtering), and the wallboard and agent-control routes in-process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +23,13 @@ from hotline.audit.models import AuditEntry
 from hotline.auth.service import CSRF_HEADER
 from hotline.contacts.service import create_contact
 from hotline.core.events import InProcessBus
-from hotline.live.events import AGENT_STATE, CLOSE_NOT_SIGNED_IN, CONTACT_OFFERED, SNAPSHOT
+from hotline.live.events import (
+    AGENT_STATE,
+    CLOSE_NOT_SIGNED_IN,
+    CONTACT_OFFERED,
+    HEARTBEAT,
+    SNAPSHOT,
+)
 from hotline.live.service import LiveFeed
 from hotline.live.wallboard import Snapshot
 from hotline.routing import types as rt
@@ -54,9 +63,13 @@ class LiveApi:
         await self.routing.login(user_id, skills, ready=True)
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def live_api(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[LiveApi]:
-    harness = await build_harness(sessions)  # SMALL: agent01 (medical), boss (supervisor)
+@contextlib.asynccontextmanager
+async def open_live_api(
+    sessions: async_sessionmaker[AsyncSession], **settings: Any
+) -> AsyncIterator[LiveApi]:
+    """The API with a router, its live feed and a real HTTP server (`settings` over the
+    harness's)."""
+    harness = await build_harness(sessions, **settings)  # SMALL: agent01 (medical), boss
     await harness.add_user("agent02", roles=["agent"])
     bus = InProcessBus()
     routing = RoutingService(
@@ -73,6 +86,12 @@ async def live_api(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[
         await server.stop()
         await feed.close()
         await routing.close()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def live_api(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[LiveApi]:
+    async with open_live_api(sessions) as live:
+        yield live
 
 
 async def _messages(socket: Any, count: int) -> list[dict[str, Any]]:
@@ -117,6 +136,58 @@ async def test_a_page_resumes_with_the_events_it_missed(live_api: LiveApi) -> No
     query = f"?last_event_id={snapshot['id']}"
     async with websockets.connect(live_api.url(query), additional_headers=headers) as resumed:
         assert await _messages(resumed, len(seen)) == seen
+
+
+async def test_a_quiet_page_gets_a_heartbeat_that_is_not_an_event(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with open_live_api(sessions, live_heartbeat_seconds=0.3) as live_api:
+        headers = {"Cookie": await live_api.cookie("boss")}
+        async with websockets.connect(live_api.url(), additional_headers=headers) as page:
+            (snapshot,) = await _messages(page, 1)
+            assert snapshot["heartbeat"] == 0.3  # the page learns the interval from it
+            quiet_since = time.monotonic()
+            beats = await asyncio.wait_for(_messages(page, 2), 5)
+            assert time.monotonic() - quiet_since >= 0.5  # two intervals after the snapshot left
+            beat = {"type": HEARTBEAT, "at": live_api.feed.now(), "data": {"interval": 0.3}}
+            assert beats == [beat, beat]
+            await live_api.login("agent01")
+            state = (await _until(page, AGENT_STATE))[-1]
+            assert state["id"] == snapshot["id"] + 1  # heartbeats took no number
+
+        query = f"?last_event_id={snapshot['id']}"
+        async with websockets.connect(live_api.url(query), additional_headers=headers) as resumed:
+            (replayed,) = await _messages(resumed, 1)  # the event, no heartbeat replayed
+            assert replayed == state
+
+
+async def test_a_page_that_events_keep_busy_gets_no_heartbeat(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with open_live_api(sessions, live_heartbeat_seconds=1.0) as live_api:
+        headers = {"Cookie": await live_api.cookie("boss")}
+        anna = await live_api.user_id("agent01")
+        await live_api.login("agent01")
+        await live_api.feed.settle()
+        async with websockets.connect(live_api.url(), additional_headers=headers) as page:
+            received = await _messages(page, 1)
+
+            async def read_until_a_heartbeat() -> None:
+                while not received or received[-1]["type"] != HEARTBEAT:
+                    received.append(json.loads(await page.recv()))
+
+            reader = asyncio.create_task(read_until_a_heartbeat())
+            for turn in range(12):  # an agent.state every 0.2 s for 2.4 s: 5 per interval
+                await asyncio.sleep(0.2)
+                if turn % 2:
+                    await live_api.routing.set_ready(anna)
+                else:
+                    await live_api.routing.set_not_ready(anna, "break")
+            assert not reader.done()
+            await asyncio.wait_for(reader, 5)  # then quiet: a heartbeat comes
+        kinds = [m["type"] for m in received]
+        assert kinds.count(AGENT_STATE) == 12
+        assert kinds.index(HEARTBEAT) == len(kinds) - 1
 
 
 async def test_an_agents_page_does_not_get_another_agents_offer(live_api: LiveApi) -> None:

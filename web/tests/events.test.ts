@@ -5,6 +5,7 @@ import {
   AUTH_CLOSE_CODES,
   DEFAULT_BACKOFF,
   EventsClient,
+  HEARTBEAT_IDLE_FACTOR,
   IDLE_CLOSE_CODE,
   eventsUrl,
   pageEventsUrl,
@@ -12,7 +13,7 @@ import {
   type ConnectionStatus,
   type SocketLike,
 } from "../src/live/events";
-import type { LiveMessage } from "../src/live/protocol";
+import { parseFrame, parseMessage, type LiveMessage } from "../src/live/protocol";
 import { figures, snapshot } from "./fixtures";
 
 class FakeSocket implements SocketLike {
@@ -295,5 +296,64 @@ describe("EventsClient", () => {
     expect(sockets[0]?.closedWith).toBe(IDLE_CLOSE_CODE);
     timers.fire(); // the reconnect wait
     expect(latest().url).toBe(`${URL}?last_event_id=9`);
+  });
+});
+
+describe("heartbeats", () => {
+  const beat = (interval = 15) => ({ type: "heartbeat", at: 1015, data: { interval } });
+
+  it("reads a heartbeat as no event: it has no id and is never handed on", () => {
+    const text = JSON.stringify(beat());
+    expect(parseFrame(text)).toEqual({ type: "heartbeat", at: 1015, interval: 15 });
+    expect(parseMessage(text)).toBeNull();
+    expect(parseFrame(JSON.stringify({ type: "heartbeat", data: { interval: -1 } }))).toBeNull();
+  });
+
+  it("reconnects after 2.5 heartbeat intervals of silence and resumes from the last event", () => {
+    expect(HEARTBEAT_IDLE_FACTOR).toBe(2.5);
+    const c = client();
+    c.start();
+    latest().serverOpens();
+    latest().serverSends({ id: 9, type: "snapshot", at: 1000, heartbeat: 15, data: snapshot() });
+    latest().serverSends(queueEvent(10));
+    expect(c.idleLimitMs).toBe(37_500);
+    expect(timers.delays).toEqual([37_500]); // the idle watchdog, learned from the snapshot
+    expect(timers.fire()).toBe(37_500); // nothing arrived: the connection died silently
+    expect(sockets[0]?.closedWith).toBe(IDLE_CLOSE_CODE);
+    expect(statuses.at(-1)).toBe("reconnecting");
+    timers.fire(); // the reconnect wait
+    expect(sockets).toHaveLength(2);
+    expect(latest().url).toBe(`${URL}?last_event_id=10`);
+    latest().serverOpens(); // a resumed stream has no snapshot: the interval learned still holds
+    expect(timers.delays).toEqual([37_500]);
+    latest().serverSends(queueEvent(11));
+    expect(statuses.at(-1)).toBe("open");
+    expect(received.map((m) => m.id)).toEqual([9, 10, 11]);
+  });
+
+  it("keeps a quiet connection that heartbeats, without counting them as events", () => {
+    const c = client();
+    c.start();
+    latest().serverOpens();
+    latest().serverSends({ id: 9, type: "snapshot", at: 1000, heartbeat: 15, data: snapshot() });
+    for (let i = 0; i < 3; i++) {
+      latest().serverSends(beat());
+      expect(timers.delays).toEqual([37_500]); // the watchdog starts again at each heartbeat
+    }
+    expect(received.map((m) => m.type)).toEqual(["snapshot"]);
+    expect(c.lastEventId).toBe(9);
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]?.closedWith).toBeNull();
+    latest().serverSends(beat(2)); // the server's interval changed: follow it
+    expect(timers.delays).toEqual([5_000]);
+  });
+
+  it("never cuts a silent stream of a server that announces no heartbeat", () => {
+    const c = client();
+    c.start();
+    latest().serverOpens();
+    latest().serverSends({ id: 9, type: "snapshot", data: snapshot() });
+    expect(c.idleLimitMs).toBeNull();
+    expect(timers.delays).toEqual([]);
   });
 });

@@ -1,8 +1,11 @@
 // One WebSocket to /api/v1/events per page. It keeps the id of the last message it handed on and,
 // whenever the connection drops, reconnects by itself with growing, jittered delays, asking the
-// server to resume after that id (`?last_event_id=N`), so a network drop loses no event.
+// server to resume after that id (`?last_event_id=N`), so a network drop loses no event. A drop
+// that neither end is told of (a NAT or proxy forgetting the connection) shows as silence: the
+// server sends a heartbeat when it has nothing else to say, so a socket silent for
+// HEARTBEAT_IDLE_FACTOR heartbeat intervals is treated as dropped.
 
-import { parseMessage, type LiveMessage } from "./protocol";
+import { isInterval, parseFrame, type LiveMessage } from "./protocol";
 
 /** The part of the browser's WebSocket this client uses (tests give a fake at this boundary). */
 export interface SocketLike {
@@ -37,6 +40,9 @@ export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "stopped
 export const AUTH_CLOSE_CODES: ReadonlySet<number> = new Set([4401, 4403]);
 /** The code this client closes with when the server has been silent for too long. */
 export const IDLE_CLOSE_CODE = 4000;
+/** How many heartbeat intervals of silence make a connection dropped: one late heartbeat is
+ * forgiven, two missed are not. */
+export const HEARTBEAT_IDLE_FACTOR = 2.5;
 
 export interface Backoff {
   initialMs: number;
@@ -76,7 +82,11 @@ export interface EventsClientOptions {
   onUnauthorized?: (code: number) => void;
   backoff?: Backoff;
   random?: () => number;
-  /** Reconnect when nothing arrived for this long (only if the server sends heartbeats). */
+  /**
+   * Reconnect when nothing arrived for this long. By default HEARTBEAT_IDLE_FACTOR times the
+   * heartbeat interval the server announces (in its snapshot, and in each heartbeat), and no
+   * limit until it has announced one (an older server sends no heartbeats); null: no limit.
+   */
   idleMs?: number | null;
   timers?: {
     set: (fn: () => void, ms: number) => unknown;
@@ -90,6 +100,8 @@ export class EventsClient {
   private attempt = 0;
   private retryTimer: unknown = null;
   private idleTimer: unknown = null;
+  /** The server's heartbeat interval (seconds) as last announced; kept across reconnects. */
+  private heartbeatSeconds: number | null = null;
   private running = false;
   private status: ConnectionStatus = "stopped";
   private readonly options: EventsClientOptions;
@@ -144,10 +156,17 @@ export class EventsClient {
     this.open();
   }
 
+  /** How long a silent connection is kept before it counts as dropped (null: for ever). */
+  get idleLimitMs(): number | null {
+    if (this.options.idleMs !== undefined) return this.options.idleMs || null;
+    if (this.heartbeatSeconds === null) return null;
+    return Math.round(this.heartbeatSeconds * 1000 * HEARTBEAT_IDLE_FACTOR);
+  }
+
   /**
-   * The browser says the network is gone. A socket whose network went away may stay "open" for
-   * minutes without noticing (and the server sends no heartbeat), so drop it now and retry with
-   * the usual delays; `reconnectNow` skips the wait once the browser is online again.
+   * The browser says the network is gone. A socket whose network went away may stay "open" until
+   * the heartbeats are missed, so drop it now and retry with the usual delays; `reconnectNow`
+   * skips the wait once the browser is online again.
    */
   connectionLost(): void {
     const socket = this.socket;
@@ -165,14 +184,18 @@ export class EventsClient {
     };
     socket.onmessage = (ev) => {
       if (typeof ev.data !== "string") return;
-      this.armIdle(socket);
       if (!received) {
         // Count the attempt as a success only once the server has spoken: a server that accepts
         // and closes at once must still be met with growing delays.
         received = true;
         this.attempt = 0;
       }
-      this.receive(ev.data);
+      try {
+        this.receive(ev.data);
+      } finally {
+        // After receiving: the message may have announced the heartbeat interval.
+        if (this.socket === socket) this.armIdle(socket);
+      }
     };
     socket.onerror = () => {
       // A close always follows an error; reconnecting is done there.
@@ -194,8 +217,15 @@ export class EventsClient {
   }
 
   private receive(text: string): void {
-    const message = parseMessage(text);
+    const message = parseFrame(text);
     if (message === null) return;
+    if (message.type === "heartbeat") {
+      this.heartbeatSeconds = message.interval; // it only keeps the connection's silence short
+      return;
+    }
+    if (message.type === "snapshot" && isInterval(message.heartbeat)) {
+      this.heartbeatSeconds = message.heartbeat;
+    }
     if (message.type !== "snapshot" && this.lastId !== null && message.id <= this.lastId) {
       return; // already handed on (a replay overlapping what arrived before the drop)
     }
@@ -214,9 +244,9 @@ export class EventsClient {
   }
 
   private armIdle(socket: SocketLike): void {
-    const idleMs = this.options.idleMs;
-    if (!idleMs) return;
+    const idleMs = this.idleLimitMs;
     this.clearIdle();
+    if (!idleMs) return;
     this.idleTimer = this.timers.set(() => {
       this.idleTimer = null;
       if (this.socket !== socket) return;

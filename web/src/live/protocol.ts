@@ -52,7 +52,11 @@ interface Base<T extends string, D> {
   data: D;
 }
 
-export type SnapshotMessage = Base<"snapshot", Snapshot>;
+export type SnapshotMessage = Base<"snapshot", Snapshot> & {
+  /** The server's heartbeat interval in seconds: it sends a heartbeat when it sent nothing else
+   * for this long. */
+  heartbeat?: number;
+};
 export type LiveEvent =
   | Base<"agent.state", AgentStateData>
   | Base<"queue.figures", { queue: QueueFigures }>
@@ -62,6 +66,16 @@ export type LiveEvent =
   | Base<"offer.withdrawn", ContactRefData>
   | Base<"request.changed", RequestChangedData>;
 export type LiveMessage = SnapshotMessage | LiveEvent;
+
+/**
+ * Not an event: the server sends it when it had nothing else to send for `interval` seconds, so a
+ * page can tell a quiet stream from a dead connection. It has no id and is never replayed.
+ */
+export interface Heartbeat {
+  type: "heartbeat";
+  at?: number;
+  interval: number;
+}
 
 const KNOWN = new Set([
   "snapshot",
@@ -83,6 +97,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * with an integer id and an object `data` (an unknown type is a newer server: ignore, don't fail).
  */
 export function parseMessage(text: string): LiveMessage | null {
+  const frame = parseFrame(text);
+  return frame === null || frame.type === "heartbeat" ? null : frame;
+}
+
+/** Reads one WebSocket text frame: a message as `parseMessage` reads it, or a heartbeat. */
+export function parseFrame(text: string): LiveMessage | Heartbeat | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -91,6 +111,11 @@ export function parseMessage(text: string): LiveMessage | null {
   }
   if (!isObject(value)) return null;
   const { id, type, data } = value;
+  if (type === "heartbeat") {
+    if (!isObject(data) || !isInterval(data.interval)) return null;
+    const at = typeof value.at === "number" ? value.at : undefined;
+    return { type: "heartbeat", at, interval: data.interval };
+  }
   if (typeof id !== "number" || !Number.isInteger(id) || typeof type !== "string") return null;
   if (!KNOWN.has(type) || !isObject(data)) return null;
   if (type === "snapshot" && !(Array.isArray(data.queues) && Array.isArray(data.agents))) return null;
@@ -98,4 +123,9 @@ export function parseMessage(text: string): LiveMessage | null {
   if (type === "agent.state" && typeof data.username !== "string") return null;
   if (type === "request.changed" && typeof data.request_id !== "string") return null;
   return value as unknown as LiveMessage;
+}
+
+/** A heartbeat interval worth acting on: a positive number of seconds. */
+export function isInterval(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0;
 }
