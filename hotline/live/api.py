@@ -122,6 +122,10 @@ async def agent_state(
     """Set an agent's state (409 `routing_rejected` when they are not logged in to be ready or
     not ready)."""
     user_id = await user_id_of(session=db, username=username)
+    # End the lookup's transaction before the router writes: on SQLite it holds the write lock
+    # (transactions begin IMMEDIATE), and the router's writer, on its own connection, would wait
+    # for it in SQLite's busy handler while this request waits for the router (a minute each).
+    await db.commit()
     await set_agent_state(
         routing=live.routing, user_id=user_id, state=body.state, reason=body.reason
     )
