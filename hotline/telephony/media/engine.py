@@ -477,9 +477,17 @@ class LocalMediaEngine:
             self._kill(handle.process)
 
     @staticmethod
-    def _kill(process: asyncio.subprocess.Process) -> None:
+    def _kill(process: asyncio.subprocess.Process, signum: int = signal.SIGKILL) -> None:
+        """Signal the worker (SIGKILL unless told) without reaping it.
+
+        `process.kill()` goes through `Popen.send_signal`, which first polls the child and so
+        reaps it if it has just died; the child watcher then finds no child and reports exit
+        255 instead of the real status. A plain `os.kill` leaves reaping to the watcher (a dead,
+        unreaped child keeps its pid, so the signal cannot reach another process)."""
+        if process.returncode is not None:
+            return
         with contextlib.suppress(ProcessLookupError):
-            process.kill()
+            os.kill(process.pid, signum)
 
     async def _heartbeats(self) -> None:
         interval = self.config.heartbeat_interval
@@ -522,9 +530,7 @@ class LocalMediaEngine:
                 break
             if stage is not None:
                 for process in processes:
-                    if process.returncode is None:
-                        with contextlib.suppress(ProcessLookupError):
-                            process.send_signal(stage)
+                    self._kill(process, stage)
             await asyncio.wait(exits, timeout=timeout)
         for pending in exits:
             pending.cancel()
