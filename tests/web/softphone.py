@@ -115,22 +115,29 @@ async def in_state(h: Hotline, state: AgentState, username: str = "agent01") -> 
     return (await h.agent_state(username))[0] is state
 
 
-async def ready_on_the_browser_softphone(h: Hotline, desk: Page) -> None:
-    """The agent signed in on `desk` takes calls in this browser and goes ready."""
+async def on_the_browser_softphone(desk: Page) -> None:
+    """The agent signed in on `desk` takes calls in this browser, its softphone connected."""
     browser_phone = desk.get_by_label("This browser")
     await browser_phone.click()  # checked once the server has the choice
     await expect(browser_phone).to_be_checked()
     await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
+
+
+async def ready_on_the_browser_softphone(h: Hotline, desk: Page) -> None:
+    """The agent signed in on `desk` takes calls in this browser and goes ready."""
+    await on_the_browser_softphone(desk)
     await desk.get_by_role("button", name="Ready", exact=True).click()
     await expect(desk.locator(".state-now")).to_contain_text("Ready")
     await eventually(lambda: in_state(h, AgentState.READY), 10, "agent01 ready")
 
 
-async def caller_picks_help(h: Hotline, caller_audio: RtpPeer, *, time_limit: float) -> Any:
-    """A SIPp caller (its audio `caller_audio`) who picks the help topic with SIPp's recorded
-    key 1 and stays until Hotline hangs up; its SIPp process."""
+async def caller_picks_help(
+    h: Hotline, caller_audio: RtpPeer, *, time_limit: float, name: str = "caller"
+) -> Any:
+    """A SIPp caller (its audio `caller_audio`, its files in folder `name`) who picks the help
+    topic with SIPp's recorded key 1 and stays until Hotline hangs up; its SIPp process."""
     caller = await h.call(
-        scenarios.caller(h.folder("caller"), end="await_bye", media_port=caller_audio.address[1]),
+        scenarios.caller(h.folder(name), end="await_bye", media_port=caller_audio.address[1]),
         time_limit=time_limit,
     )
     assert await caller_audio.wait_for(lambda: len(caller_audio.received) > 5, 10)

@@ -23,20 +23,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
-from sqlalchemy import select, update
+from playwright.async_api import Page, Route, expect
+from sqlalchemy import select
 
 from hotline.routing.types import AgentState
 from hotline.scripts.models import ContactForm
-from hotline.telephony.media.peer import RtpPeer, read_pcap_rtp
-from hotline.users.models import User
-from tests.api.harness import PASSWORD, password_hash
-from tests.browser import launch, sign_in
+from hotline.telephony.media.peer import RtpPeer
 from tests.calls import scenarios
 from tests.calls.conftest import TOPIC_FLOW, Hotline, eventually, running_hotline
 from tests.telephony.media.support import tone, write_wav
-
-KEY_1 = "/usr/share/sip-tester/dtmf_2833_1.pcap"
+from tests.web.softphone import (
+    caller_picks_help,
+    chromium,
+    in_state,
+    on_the_browser_softphone,
+    signed_in,
+    users_for_the_browser,
+)
 
 EXTRA = """\
 wrap_up_codes:
@@ -81,12 +84,7 @@ async def _hotline(tmp_path: Path, prompt_cache: Path) -> AsyncIterator[Hotline]
         offer_timeout=30,  # the agent in the browser has time to answer
         wrap_up=300,  # wrap-up ends by the agent's code, not by the timer
     ) as h:
-        async with h.sessions() as session, session.begin():
-            await session.execute(
-                update(User)
-                .where(User.username == "agent01")
-                .values(password_hash=password_hash(PASSWORD), language="en")
-            )
+        await users_for_the_browser(h, "agent01")
         yield h
 
 
@@ -95,28 +93,11 @@ async def _desk(h: Hotline, tmp_path: Path) -> AsyncIterator[Page]:
     """agent01 signed in on the desktop in Chromium, taking calls in this browser."""
     assert h.platform.http is not None
     base = f"http://127.0.0.1:{h.platform.http.port}"
-    microphone = write_wav(tmp_path / "microphone.wav", tone(600, 3.0))
-    async with async_playwright() as playwright:
-        browser: Browser = await launch(
-            playwright,
-            fake_media=True,
-            extra_args=(f"--use-file-for-fake-audio-capture={microphone}",),
-        )
-        try:
-            context = await browser.new_context(locale="en-GB")
-            desk = await context.new_page()
-            await sign_in(desk, base, "agent01", PASSWORD, home="/agent")
-            browser_phone = desk.get_by_label("This browser")
-            await browser_phone.click()
-            await expect(browser_phone).to_be_checked()
-            await expect(desk.locator(".phone-status")).to_have_text("Connected", timeout=15000)
-            yield desk
-        finally:
-            await browser.close()
-
-
-async def _state(h: Hotline, state: AgentState) -> bool:
-    return (await h.agent_state("agent01"))[0] is state
+    async with chromium(write_wav(tmp_path / "microphone.wav", tone(600, 3.0))) as browser:
+        context = await browser.new_context(locale="en-GB")
+        desk = await signed_in(context, base, "agent01", home="/agent")
+        await on_the_browser_softphone(desk)
+        yield desk
 
 
 @asynccontextmanager
@@ -124,14 +105,7 @@ async def _caller(h: Hotline, name: str) -> AsyncIterator[Any]:
     """A SIPp caller who picks the help topic (key 1) and stays until Hotline hangs up."""
     audio = await RtpPeer.open()
     try:
-        process = await h.call(
-            scenarios.caller(h.folder(name), end="await_bye", media_port=audio.address[1]),
-            time_limit=120,
-        )
-        assert await audio.wait_for(lambda: len(audio.received) > 5, 10)
-        audio.target = audio.received[0].source
-        await audio.replay(read_pcap_rtp(KEY_1))
-        yield process
+        yield await caller_picks_help(h, audio, time_limit=120, name=name)
     finally:
         audio.close()
 
@@ -162,7 +136,7 @@ async def test_keys_answer_hang_up_and_make_ready_and_a_reload_in_wrap_up_keeps_
         # F8: ready.
         await desk.keyboard.press("F8")
         await expect(state_now).to_contain_text("Ready")
-        await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
+        await eventually(lambda: in_state(h, AgentState.READY), 10, "agent01 ready")
 
         async with _caller(h, "caller") as caller:
             offer = desk.get_by_role("alertdialog", name="Incoming call")
@@ -170,7 +144,7 @@ async def test_keys_answer_hang_up_and_make_ready_and_a_reload_in_wrap_up_keeps_
             # F2: answer.
             await desk.keyboard.press("F2")
             await expect(state_now).to_contain_text("On a call")
-            await eventually(lambda: _state(h, AgentState.BUSY), 10, "agent01 on the call")
+            await eventually(lambda: in_state(h, AgentState.BUSY), 10, "agent01 on the call")
             (contact,) = await h.contacts()
 
             # The script's answer, a form draft and notes, during the call.
@@ -233,7 +207,7 @@ async def test_keys_answer_hang_up_and_make_ready_and_a_reload_in_wrap_up_keeps_
         # F8 again: not ready; and again: ready.
         await desk.keyboard.press("F8")
         await expect(state_now).to_contain_text("Not ready")
-        await eventually(lambda: _state(h, AgentState.NOT_READY), 10, "agent01 not ready")
+        await eventually(lambda: in_state(h, AgentState.NOT_READY), 10, "agent01 not ready")
         await desk.keyboard.press("F8")
         await expect(state_now).to_contain_text("Ready")
 
@@ -241,7 +215,7 @@ async def test_keys_answer_hang_up_and_make_ready_and_a_reload_in_wrap_up_keeps_
         await desk.get_by_label("Answer automatically").check()
         async with _caller(h, "second") as second:
             await expect(state_now).to_contain_text("On a call", timeout=15000)
-            await eventually(lambda: _state(h, AgentState.BUSY), 10, "the second call answered")
+            await eventually(lambda: in_state(h, AgentState.BUSY), 10, "the second call answered")
             await desk.keyboard.press("F4")
             result = await h.finish(second, "second")
             assert result.returncode == 0, result.explain()
@@ -260,12 +234,12 @@ async def test_edits_made_while_the_network_is_down_reach_the_server_and_events_
         live = desk.get_by_role("status", name=re.compile("Live updates"))
         await expect(live).to_contain_text("Live")
         await desk.get_by_role("button", name="Ready", exact=True).click()
-        await eventually(lambda: _state(h, AgentState.READY), 10, "agent01 ready")
+        await eventually(lambda: in_state(h, AgentState.READY), 10, "agent01 ready")
         async with _caller(h, "caller") as caller:
             offer = desk.get_by_role("alertdialog", name="Incoming call")
             await expect(offer).to_contain_text(scenarios.CALLER_NUMBER, timeout=10000)
             await offer.get_by_role("button", name="Accept the call").click()
-            await eventually(lambda: _state(h, AgentState.BUSY), 10, "agent01 on the call")
+            await eventually(lambda: in_state(h, AgentState.BUSY), 10, "agent01 on the call")
             (contact,) = await h.contacts()
             form = desk.locator(".form-panel")
             status = form.get_by_role("status")
