@@ -1418,6 +1418,12 @@ def main() -> int:
         "node of that many cores carries",
     )
     parser.add_argument("--peer-cpus", type=cpus, help="default: every CPU but the node's")
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="sessions: run Hotline on a fresh PostgreSQL database made with this admin URL "
+        "(as bench/sip_load.py does) instead of SQLite",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     if args.node_cpus:
@@ -1430,7 +1436,9 @@ def main() -> int:
         # Hotline makes a media worker per core it sees: the node has only its own.
         args.media_workers = args.media_workers or len(args.node_cpus)
     args.sip_port, args.http_port = args.port_base, args.port_base + 1
-    args.postgres = None
+    if args.postgres and args.stage != "sessions":
+        print("--postgres: for the sessions stage only", file=sys.stderr)
+        return 2
     if args.max_calls is None:
         args.max_calls = (args.calls if args.stage == "sessions" else max(args.levels)) * 2 + 50
     if args.stage == "softphones":
@@ -1449,7 +1457,11 @@ def main() -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupted)
-    results: dict[str, Any] = {"bench": "web_load", "stage": args.stage}
+    results: dict[str, Any] = {
+        "bench": "web_load",
+        "stage": args.stage,
+        "database": "postgresql" if args.postgres else "sqlite",
+    }
     if args.node_cpus:
         results["node_cpus"], results["peer_cpus"] = sorted(args.node_cpus), sorted(args.peer_cpus)
     code = 1
@@ -1473,6 +1485,7 @@ def main() -> int:
             bench.monitor.poller.stopped.set()
         results["hotline_exit"] = bench.hotline.stop()
         bench.processes.stop_all()
+        bench.hotline.drop_postgres()
         if args.keep or "error" in results:
             print(f"work directory kept: {workdir}", flush=True)
         else:
