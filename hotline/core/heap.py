@@ -58,7 +58,7 @@ class GcPauses:
     """Counted once, at `settle`: `gc.get_freeze_count()` walks the whole permanent generation
     (about 20 ms for the control process's 900,000 objects), and /api/v1/health, which
     monitors and the load benches poll twice a second, stalled the event loop that long each
-    time: SIP, calls and WebSockets waited (REGISTER/OPTIONS p99 80-120 ms at 500 calls)."""
+    time, and SIP, calls and WebSockets waited (found with py-spy under bench/web_load.py)."""
     _started: float = 0.0
 
     @property
